@@ -1,0 +1,233 @@
+"""Tile a scene into overlapping windows and read them, with bounded memory whatever the scene size."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+import rasterio
+import rasterio.windows
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioIOError
+from rasterio.warp import transform_bounds
+
+from ..errors import RasterError, SarclipError
+from .convert import complex_to_amplitude
+from .raster import RasterInfo
+
+
+@dataclass(frozen=True)
+class PixelBox:
+    """A rectangle of source pixels: column/row offset and size."""
+
+    col: int
+    row: int
+    width: int
+    height: int
+
+    def to_rasterio(self) -> rasterio.windows.Window:
+        return rasterio.windows.Window(self.col, self.row, self.width, self.height)
+
+
+@dataclass(frozen=True)
+class MapExtent:
+    """An area of interest in map coordinates; crs None means the scene's own CRS."""
+
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+    crs: str | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    """One tile: the source pixels it covers and the size of its data once read (before padding)."""
+
+    index: int
+    box: PixelBox
+    data_height: int
+    data_width: int
+
+
+@dataclass(frozen=True)
+class WindowGrid:
+    """The windows covering an area of a scene at a tile size, stride and ground resolution."""
+
+    tile: int
+    stride: int
+    scale_x: float  # source pixels per tile pixel along columns (1.0 at native resolution)
+    scale_y: float
+    area: PixelBox
+    col_offsets: tuple[int, ...]
+    row_offsets: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.col_offsets) * len(self.row_offsets)
+
+    @property
+    def footprint(self) -> tuple[int, int]:
+        """Source pixels (width, height) one full tile covers."""
+        return max(1, round(self.tile * self.scale_x)), max(1, round(self.tile * self.scale_y))
+
+    def __iter__(self) -> Iterator[Window]:
+        foot_w, foot_h = self.footprint
+        area_right = self.area.col + self.area.width
+        area_bottom = self.area.row + self.area.height
+        index = 0
+        for row in self.row_offsets:
+            height = min(foot_h, area_bottom - row)
+            for col in self.col_offsets:
+                width = min(foot_w, area_right - col)
+                yield Window(
+                    index=index,
+                    box=PixelBox(col, row, width, height),
+                    data_height=min(self.tile, max(1, round(height / self.scale_y))),
+                    data_width=min(self.tile, max(1, round(width / self.scale_x))),
+                )
+                index += 1
+
+
+def axis_offsets(start: int, length: int, footprint: int, stride: int) -> tuple[int, ...]:
+    """Window starts along one axis: regular steps, plus one flush with the end so no seam is left."""
+    if length <= footprint:
+        return (start,)
+    offsets = list(range(0, length - footprint, stride))
+    offsets.append(length - footprint)
+    return tuple(start + o for o in offsets)
+
+
+def resolve_overlap(tile: int, overlap: float | int) -> int:
+    """Overlap in tile pixels from a pixel count (int >= 1) or a fraction of the tile (0 <= f < 1)."""
+    if isinstance(overlap, bool) or overlap < 0:
+        raise SarclipError(f"overlap must be a fraction in [0, 1) or a pixel count, got {overlap!r}")
+    pixels = round(overlap * tile) if overlap < 1 else int(overlap)
+    if pixels >= tile:
+        raise SarclipError(f"overlap of {pixels} px leaves no stride for a {tile} px tile")
+    return pixels
+
+
+def make_grid(info: RasterInfo, tile: int, overlap: float | int = 0.0, resolution: float | None = None,
+              aoi: PixelBox | MapExtent | None = None) -> WindowGrid:
+    """Windows of `tile` pixels (at `resolution` map units per pixel if given) over the scene or AOI."""
+    if tile < 1:
+        raise SarclipError(f"tile size must be at least 1 pixel, got {tile}")
+    stride = tile - resolve_overlap(tile, overlap)
+    scale_x = scale_y = 1.0
+    if resolution is not None:
+        if resolution <= 0:
+            raise SarclipError(f"resolution must be positive, got {resolution}")
+        if not info.georeferenced:
+            raise RasterError(info.path, "has no CRS, so a ground resolution cannot be used; "
+                                         "leave the resolution out to work in pixels")
+        px, py = info.pixel_size
+        scale_x, scale_y = resolution / px, resolution / py
+    area = resolve_aoi(info, aoi)
+    foot_w, foot_h = max(1, round(tile * scale_x)), max(1, round(tile * scale_y))
+    return WindowGrid(
+        tile=tile,
+        stride=stride,
+        scale_x=scale_x,
+        scale_y=scale_y,
+        area=area,
+        col_offsets=axis_offsets(area.col, area.width, foot_w, max(1, round(stride * scale_x))),
+        row_offsets=axis_offsets(area.row, area.height, foot_h, max(1, round(stride * scale_y))),
+    )
+
+
+def resolve_aoi(info: RasterInfo, aoi: PixelBox | MapExtent | None) -> PixelBox:
+    """The AOI as source pixels clipped to the scene; an AOI that misses the scene is an error."""
+    if aoi is None:
+        return PixelBox(0, 0, info.width, info.height)
+    if isinstance(aoi, MapExtent):
+        aoi = _extent_to_pixels(info, aoi)
+    col0, row0 = max(0, aoi.col), max(0, aoi.row)
+    col1, row1 = min(info.width, aoi.col + aoi.width), min(info.height, aoi.row + aoi.height)
+    if col1 <= col0 or row1 <= row0:
+        raise RasterError(info.path, f"the area of interest {aoi} lies outside the scene "
+                                     f"({info.width}x{info.height} px)")
+    return PixelBox(col0, row0, col1 - col0, row1 - row0)
+
+
+def _extent_to_pixels(info: RasterInfo, extent: MapExtent) -> PixelBox:
+    if not info.georeferenced:
+        raise RasterError(info.path, "has no CRS; give the area of interest in pixels")
+    if extent.xmax <= extent.xmin or extent.ymax <= extent.ymin:
+        raise SarclipError(f"the area of interest {extent} is empty (xmax <= xmin or ymax <= ymin)")
+    bounds = (extent.xmin, extent.ymin, extent.xmax, extent.ymax)
+    if extent.crs is not None:
+        bounds = transform_bounds(extent.crs, info.crs, *bounds, densify_pts=21)
+    inverse = ~info.affine
+    corners = [inverse * (x, y) for x in (bounds[0], bounds[2]) for y in (bounds[1], bounds[3])]
+    cols, rows = [c for c, _ in corners], [r for _, r in corners]
+    col0, row0 = math.floor(min(cols)), math.floor(min(rows))
+    return PixelBox(col0, row0, math.ceil(max(cols)) - col0, math.ceil(max(rows)) - row0)
+
+
+def read_window(ds: rasterio.io.DatasetReader, info: RasterInfo, window: Window, tile: int,
+                bands: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read one window as a (channels, tile, tile) float32 array padded with zeros, and its valid mask.
+
+    Complex data (SLC) is folded into amplitude here, before any resampling, so averaging never mixes
+    phases. Pixels that are nodata, NaN or infinite, and the padding, are False in the mask.
+    """
+    indexes = list(bands) if bands else list(range(1, info.count + 1))
+    resample = (window.data_height, window.data_width) != (window.box.height, window.box.width)
+    try:
+        if info.value_kind.is_complex and resample:
+            raw = ds.read(indexes, window=window.box.to_rasterio(), masked=True)
+            data, valid = _mask_invalid(raw)
+            data = complex_to_amplitude(data, info.value_kind)
+            data, valid = _box_resize(data, valid, window.data_height, window.data_width)
+        else:
+            raw = ds.read(indexes, window=window.box.to_rasterio(), masked=True,
+                          out_shape=(len(indexes), window.data_height, window.data_width),
+                          resampling=Resampling.average if _downsampling(window) else Resampling.bilinear)
+            data, valid = _mask_invalid(raw)
+            if info.value_kind.is_complex:
+                data = complex_to_amplitude(data, info.value_kind)
+    except RasterioIOError as exc:
+        raise RasterError(info.path, f"cannot read window at row {window.box.row}, column {window.box.col}; "
+                                     f"the file may be truncated or corrupt ({str(exc).strip()[:160]})") from None
+    out = np.zeros((data.shape[0], tile, tile), dtype=np.float32)
+    out_valid = np.zeros((tile, tile), dtype=bool)
+    out[:, :window.data_height, :window.data_width] = np.where(valid, data, 0)
+    out_valid[:window.data_height, :window.data_width] = valid
+    return out, out_valid
+
+
+def _downsampling(window: Window) -> bool:
+    return window.box.height * window.box.width > window.data_height * window.data_width
+
+
+def _mask_invalid(raw: np.ma.MaskedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Split a masked read into data and a 2-D valid mask (all bands valid and finite)."""
+    data = np.ma.getdata(raw)
+    invalid = np.ma.getmaskarray(raw).any(axis=0) | ~np.isfinite(data).all(axis=0)
+    if not np.iscomplexobj(data):
+        data = data.astype(np.float32, copy=False)
+    return data, ~invalid
+
+
+def _box_resize(data: np.ndarray, valid: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Area-average a (C, H, W) array to (C, height, width), ignoring invalid pixels (multilooking)."""
+    rows = (np.arange(height) * data.shape[1]) // height
+    cols = (np.arange(width) * data.shape[2]) // width
+    weights = valid.astype(np.float64)
+    summed = np.add.reduceat(np.add.reduceat(data * weights, rows, axis=1), cols, axis=2)
+    counts = np.add.reduceat(np.add.reduceat(weights, rows, axis=0), cols, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(counts > 0, summed / np.maximum(counts, 1e-12), 0.0)
+    return mean.astype(np.float32), counts > 0
+
+
+def iter_tiles(ds: rasterio.io.DatasetReader, info: RasterInfo, grid: WindowGrid,
+               bands: Sequence[int] | None = None) -> Iterator[tuple[Window, np.ndarray, np.ndarray]]:
+    """Read each window of the grid in turn, skipping windows with no valid pixel."""
+    for window in grid:
+        data, valid = read_window(ds, info, window, grid.tile, bands)
+        if valid.any():
+            yield window, data, valid
+
