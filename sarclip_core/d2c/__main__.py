@@ -1,0 +1,115 @@
+"""python -m sarclip_core.d2c: build a caption corpus (captions.csv, records.jsonl) from SAR annotations."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from rasterio.errors import NotGeoreferencedWarning
+
+from ..errors import SarclipError
+from .boxes import ImageRecord
+from .captions import Captioner
+from .compose import ComposeSettings, compose
+from .corpus import caption_all, write_csv, write_jsonl
+from .readers import READERS
+from .sources import read_folder, read_opensarship
+from .validate import Problems, parse_classes
+from .vocabulary import DEFAULT_VOCABULARY, load_vocabulary
+
+FORMATS = (*READERS, "folder", "opensarship", "compose")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sarclip_core.d2c", description=__doc__)
+    parser.add_argument("--format", required=True, choices=FORMATS, help="annotation format or source")
+    parser.add_argument("--annotations", type=Path, help="annotation folder or file (voc, coco, yolo, dota, mask)")
+    parser.add_argument("--images", type=Path, help="image folder; for folder/compose the classification root; "
+                                                    "for opensarship the dataset root")
+    parser.add_argument("--classes", help='class map "0=2S1,1=BMP2" or a file of such lines / one name per line')
+    parser.add_argument("--context", default="", help='image context for all images, e.g. "sensor=MSTAR,band=X,'
+                                                      'mode=spotlight,resolution_m=0.3,depression_deg=17"')
+    parser.add_argument("--vocabulary", type=Path, default=DEFAULT_VOCABULARY, help="vocabulary JSON")
+    parser.add_argument("--per-image", type=int, default=5, help="captions per image (default 5)")
+    parser.add_argument("--seed", type=int, default=0, help="seed; the same seed gives the same captions")
+    parser.add_argument("--strict", action="store_true", help="stop before writing anything if any problem is found")
+    parser.add_argument("--mask-class", default="ship", help="class of every instance in --format mask")
+    parser.add_argument("--patch", default="Patch", help="OpenSARShip chip folder: Patch, Patch_Cal or Patch_Uint8")
+    parser.add_argument("--scenes", type=int, default=100, help="compose: number of scenes")
+    parser.add_argument("--scene-size", type=int, default=256, help="compose: scene width and height in pixels")
+    parser.add_argument("--max-objects", type=int, default=8, help="compose: most targets in one scene")
+    parser.add_argument("--out-images", type=Path, help="compose: folder for the composed PNG scenes")
+    parser.add_argument("--out", type=Path, required=True, help="captions CSV (filepath,caption)")
+    parser.add_argument("--jsonl", type=Path, help="optional records JSONL (structured truth and captions)")
+    return parser
+
+
+def parse_context(text: str) -> dict[str, Any]:
+    """ "band=X,resolution_m=0.3" -> {"band": "X", "resolution_m": 0.3} (numbers become floats)."""
+    out: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SarclipError(f"--context: {item!r} is not key=value")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def read_records(args: argparse.Namespace, classes: dict[str, str], problems: Problems) -> Iterable[ImageRecord]:
+    """The records of the chosen source; image context from --context is added to every record."""
+    context = parse_context(args.context)
+    if args.format in READERS:
+        if args.annotations is None:
+            raise SarclipError(f"--annotations is required for --format {args.format}")
+        extra = {"mask_class": args.mask_class} if args.format == "mask" else {}
+        records = READERS[args.format](args.annotations, args.images, classes, problems, **extra)
+    elif args.images is None:
+        raise SarclipError(f"--images is required for --format {args.format}")
+    elif args.format == "folder":
+        return read_folder(args.images, classes, problems, context)
+    elif args.format == "opensarship":
+        records = read_opensarship(args.images, problems, args.patch)
+    else:
+        if args.out_images is None:
+            raise SarclipError("--out-images is required for --format compose")
+        settings = ComposeSettings(args.scenes, args.scene_size, args.max_objects)
+        return compose(args.images, args.out_images, classes, settings, args.seed, context)
+    return (_with_context(r, context) for r in records)
+
+
+def _with_context(record: ImageRecord, context: dict[str, Any]) -> ImageRecord:
+    record.context = {**context, **record.context}
+    return record
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)  # chips and masks have no CRS, by nature
+    try:
+        if args.per_image < 1:
+            raise SarclipError("--per-image must be at least 1")
+        vocabulary = load_vocabulary(args.vocabulary)
+        classes = parse_classes(args.classes)
+        problems = Problems()
+        records = list(read_records(args, classes, problems))
+        if args.strict and problems.items:
+            raise SarclipError(f"{len(problems)} problem(s) found, nothing written (--strict); first: {problems.items[0]}")
+        corpus = caption_all(records, Captioner(vocabulary, args.seed), args.per_image)
+        write_csv(corpus, args.out)
+        if args.jsonl:
+            write_jsonl(corpus, args.jsonl)
+    except SarclipError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(corpus.summary(problems.items))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Class vocabulary for captions: names, plain-word synonyms, hypernyms and descriptions, loaded from data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import SarclipError
+
+DEFAULT_VOCABULARY = Path(__file__).resolve().parents[2] / "resources" / "vocabulary.json"
+
+
+@dataclass(frozen=True)
+class ClassWords:
+    """The words a caption may use for one class."""
+
+    key: str
+    names: tuple[str, ...]
+    synonyms: tuple[str, ...]
+    hypernym: str
+    description: str
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return self.names + self.synonyms
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """All classes and hypernyms; unknown labels get a plain entry built from the label itself."""
+
+    classes: dict[str, ClassWords]
+    hypernyms: dict[str, tuple[str, ...]]
+    aliases: dict[str, str]
+
+    def canonical(self, label: str) -> str:
+        """The vocabulary key for a dataset label (exact key, alias, or case-insensitive match)."""
+        if label in self.classes:
+            return label
+        folded = label.strip().lower()
+        for key in self.classes:
+            if key.lower() == folded:
+                return key
+        for alias, key in self.aliases.items():
+            if alias.lower() == folded:
+                return key
+        return label
+
+    def words(self, label: str) -> ClassWords:
+        """Words for a label; a label missing from the vocabulary is described by its own name."""
+        key = self.canonical(label)
+        if key in self.classes:
+            return self.classes[key]
+        return ClassWords(key, (key,), (), "object", "")
+
+    def hypernym_names(self, hypernym: str) -> tuple[str, ...]:
+        return self.hypernyms.get(hypernym, (hypernym,))
+
+
+def plural(noun: str) -> str:
+    """English plural of a noun phrase (its last word), enough for vehicle and ship names."""
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+@lru_cache(maxsize=8)
+def load_vocabulary(path: str | Path = DEFAULT_VOCABULARY) -> Vocabulary:
+    """Read a vocabulary JSON file; a malformed file is a SarclipError naming the file and entry."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SarclipError(f"{path}: vocabulary file not found") from None
+    except json.JSONDecodeError as exc:
+        raise SarclipError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
+    classes: dict[str, ClassWords] = {}
+    for key, entry in data.get("classes", {}).items():
+        try:
+            classes[key] = ClassWords(key, tuple(entry["names"]), tuple(entry.get("synonyms", ())),
+                                      entry["hypernym"], entry.get("description", ""))
+        except (KeyError, TypeError) as exc:
+            raise SarclipError(f"{path}: class '{key}' lacks {exc} (needs names and hypernym)") from None
+    hypernyms = {k: tuple(v["names"]) for k, v in data.get("hypernyms", {}).items()}
+    return Vocabulary(classes, hypernyms, dict(data.get("aliases", {})))
