@@ -14,6 +14,7 @@ from typing import Iterator
 
 import numpy as np
 import rasterio
+import rasterio.windows
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # GDAL keeps read/written blocks in a cache that defaults to 5% of RAM; capping it is what keeps
 # memory flat whatever the scene size.
-GDAL_ENV = {"GDAL_CACHEMAX": 64, "GDAL_NUM_THREADS": "ALL_CPUS"}
+GDAL_ENV = {"GDAL_CACHEMAX": 64}
 
 POLARISATIONS = ("HH", "HV", "VH", "VV")
 
@@ -134,6 +135,7 @@ def describe(path: str | os.PathLike, value_kind: ValueKind | str | None = None,
              polarisations: tuple[str, ...] | None = None) -> RasterInfo:
     """Describe a raster; the SAR value kind and polarisations are detected unless given."""
     with open_raster(path) as ds:
+        _check_last_block(ds)
         kind = ValueKind(value_kind) if value_kind is not None else detect_value_kind(ds)
         pols = tuple(polarisations) if polarisations else detect_polarisations(ds, kind)
         stat = Path(path).stat()
@@ -151,6 +153,18 @@ def describe(path: str | os.PathLike, value_kind: ValueKind | str | None = None,
             mtime=stat.st_mtime,
             size_bytes=stat.st_size,
         )
+
+
+def _check_last_block(ds: rasterio.io.DatasetReader) -> None:
+    """Read the file's last block: a truncated file fails here, not halfway through a long run."""
+    block_h, block_w = ds.block_shapes[0]
+    window = rasterio.windows.Window(ds.width - min(block_w, ds.width), ds.height - min(block_h, ds.height),
+                                     min(block_w, ds.width), min(block_h, ds.height))
+    try:
+        ds.read(ds.count, window=window)
+    except RasterioIOError as exc:
+        raise RasterError(ds.name, f"cannot read pixels, the file may be truncated or corrupt "
+                                   f"({_gdal_reason(exc)})") from None
 
 
 def _hints(ds: rasterio.io.DatasetReader) -> str:

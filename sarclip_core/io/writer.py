@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -105,7 +106,7 @@ class BlendedWriter:
         folder = self.path.parent
         if not folder.is_dir():
             raise RasterError(folder, "output folder does not exist")
-        if not os.access(folder, os.W_OK | os.X_OK):
+        if not _writable(folder):
             raise RasterError(folder, "output folder is not writable")
         token = f"{os.getpid()}-{id(self):x}"
         self._acc_path = folder / f".{self.path.name}.{token}.acc.tif"
@@ -116,8 +117,9 @@ class BlendedWriter:
         self._env.__enter__()
         try:
             self._acc = rasterio.open(
-                self._acc_path, "w", driver="GTiff", width=self.grid.width, height=self.grid.height,
-                count=2 * self.bands, dtype="float64", tiled=True, blockxsize=FINAL_BLOCK,
+                self._acc_path, "w+", driver="GTiff", width=self.grid.width, height=self.grid.height,
+                count=2 * self.bands, dtype="float64", crs=self.grid.crs,
+                transform=rasterio.Affine(*self.grid.transform), tiled=True, blockxsize=FINAL_BLOCK,
                 blockysize=FINAL_BLOCK, interleave="pixel", SPARSE_OK="TRUE", BIGTIFF="IF_SAFER")
         except Exception as exc:
             self.abort()
@@ -203,6 +205,15 @@ class BlendedWriter:
         if self._env is not None:
             self._env.__exit__(None, None, None)
             self._env = None
+
+
+def _writable(folder: Path) -> bool:
+    """Try to create a file: permission bits alone do not tell for root or read-only mounts."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def overview_levels(width: int, height: int, smallest: int = FINAL_BLOCK) -> list[int]:
