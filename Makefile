@@ -14,3 +14,19 @@ test: setup
 
 bench: setup
 	$(PYTHON) bench/io_memory.py
+
+# The main job that exists so far: a caption corpus from the real SAR data in ../shared/data.
+DATA ?= ../shared/data
+OUT  ?= outputs/captions
+MSTAR_CONTEXT := sensor=MSTAR,band=X,mode=spotlight,resolution_m=0.3,depression_deg=17
+.PHONY: captions
+captions: setup
+	mkdir -p $(OUT)
+	$(PYTHON) -m sarclip_core.d2c --format folder --images $(DATA)/mstar_soc17 --context "$(MSTAR_CONTEXT)" \
+		--out $(OUT)/mstar.csv --jsonl $(OUT)/mstar.jsonl
+	$(PYTHON) -m sarclip_core.d2c --format opensarship --images $(DATA)/opensarship \
+		--out $(OUT)/opensarship.csv --jsonl $(OUT)/opensarship.jsonl
+	$(PYTHON) -m sarclip_core.d2c --format mask --annotations $(DATA)/hrsid \
+		--out $(OUT)/hrsid.csv --jsonl $(OUT)/hrsid.jsonl
+	$(PYTHON) -m sarclip_core.d2c --format compose --images $(DATA)/mstar_soc17 --context "$(MSTAR_CONTEXT)" \
+		--scenes 500 --out-images $(OUT)/composed --out $(OUT)/composed.csv --jsonl $(OUT)/composed.jsonl

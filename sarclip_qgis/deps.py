@@ -1,0 +1,52 @@
+"""Check that the engine's Python dependencies import in the Python QGIS runs, and say how to fix it."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# module name -> pip requirement; numpy stays < 2 because QGIS, GDAL and rasterio are built against 1.x
+REQUIREMENTS = {
+    "numpy": "numpy<2",
+    "rasterio": "rasterio",
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "open_clip": "open_clip_torch",
+    "safetensors": "safetensors",
+}
+
+
+@dataclass(frozen=True)
+class Missing:
+    module: str
+    requirement: str
+    reason: str
+
+
+def missing_dependencies() -> list[Missing]:
+    """Modules that do not import (or import in an unusable version), with the reason."""
+    missing = []
+    for module, requirement in REQUIREMENTS.items():
+        try:
+            imported = importlib.import_module(module)
+        except Exception as exc:  # any import failure means the engine cannot run
+            missing.append(Missing(module, requirement, f"{type(exc).__name__}: {exc}"))
+            continue
+        if module == "numpy" and int(imported.__version__.split(".")[0]) >= 2:
+            missing.append(Missing(module, requirement, f"numpy {imported.__version__} breaks QGIS's GDAL"))
+    return missing
+
+
+def qgis_python() -> str:
+    """The interpreter behind the running Python (inside QGIS sys.executable is QGIS itself)."""
+    candidate = Path(sys.exec_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return str(candidate) if candidate.exists() else "python3"
+
+
+def install_command(missing: list[Missing], target: str | None = None) -> str:
+    """The exact pip command for the Python this QGIS runs (optionally into a --target folder)."""
+    packages = " ".join(f'"{m.requirement}"' for m in missing if m.module != "numpy")
+    where = f' --target "{target}"' if target else " --user"
+    return f'"{qgis_python()}" -m pip install{where} {packages} "numpy<2"'.replace("  ", " ")
