@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # GDAL keeps read/written blocks in a cache that defaults to 5% of RAM, and builds overviews in
 # chunks that grow with the raster width; capping both keeps memory flat whatever the scene size.
-GDAL_ENV = {"GDAL_CACHEMAX": 64, "GDAL_OVR_CHUNK_MAX_SIZE": 1 << 20}
+GDAL_ENV = {"GDAL_CACHEMAX": 64 << 20, "GDAL_OVR_CHUNK_MAX_SIZE": 1 << 20}
 
 POLARISATIONS = ("HH", "HV", "VH", "VV")
 
