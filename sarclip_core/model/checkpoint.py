@@ -1,0 +1,153 @@
+"""SARCLIP checkpoints: a directory plain open_clip loads ('local-dir:DIR'), plus AnyReader and SAR metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ..errors import SarclipError
+from ..io import Normalisation
+from .anyreader import AnyReader
+
+CONFIG_FILE = "open_clip_config.json"
+WEIGHTS_FILE = "open_clip_model.safetensors"
+READER_FILE = "anyreader.safetensors"
+SARCLIP_FILE = "sarclip.json"
+FORMAT = "sarclip-checkpoint/1"
+
+
+@dataclass
+class Checkpoint:
+    """A loaded SARCLIP model with what it needs to read SAR the way it was trained."""
+
+    model: nn.Module
+    reader: AnyReader
+    config: dict[str, Any]
+    normalisation: Normalisation
+    channels: int
+    labels: list[str] | str | None = None
+    train_args: dict[str, Any] = field(default_factory=dict)
+
+
+def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict[str, Any],
+                    reader: AnyReader | None = None, normalisation: Normalisation | None = None,
+                    channels: int = 1, labels: list[str] | str | None = None,
+                    train_args: dict[str, Any] | None = None) -> Path:
+    """Write a checkpoint directory atomically (built beside it, then renamed into place)."""
+    target = Path(directory)
+    reader = AnyReader.for_model(model) if reader is None else reader
+    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    size = reader.native_size
+    open_clip_cfg = {"model_cfg": config,
+                     "preprocess_cfg": {"size": size, "mean": [0.0] * 3, "std": [1.0] * 3, "interpolation": "bilinear"}}
+    meta = {"format": FORMAT, "normalisation": (normalisation or Normalisation()).to_dict(), "input_channels": channels,
+            "labels": labels, "anyreader": {"heads": reader.fusion.attn.num_heads, "enabled": reader.enabled},
+            "train_args": train_args or {}}
+    _write_json(staging / CONFIG_FILE, open_clip_cfg)
+    _write_json(staging / SARCLIP_FILE, meta)
+    save_file(_tensors(model), str(staging / WEIGHTS_FILE))
+    save_file(_tensors(reader.fusion), str(staging / READER_FILE))
+    _replace_dir(staging, target)
+    return target
+
+
+def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load a checkpoint directory (weights from safetensors only), with clear errors naming the bad file."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise SarclipError(f"{root}: checkpoint directory not found")
+    meta = _read_json(root / SARCLIP_FILE)
+    if meta.get("format") != FORMAT:
+        raise SarclipError(f"{root / SARCLIP_FILE}: not a SARCLIP checkpoint (format {meta.get('format')!r})")
+    config = _read_json(root / CONFIG_FILE).get("model_cfg")
+    if not isinstance(config, dict):
+        raise SarclipError(f"{root / CONFIG_FILE}: has no 'model_cfg' object")
+    try:
+        model = open_clip.create_model(f"local-dir:{root}", load_weights=False)
+        normalisation = Normalisation.from_dict(meta["normalisation"])
+        heads, enabled, channels = meta["anyreader"]["heads"], meta["anyreader"]["enabled"], int(meta["input_channels"])
+    except (KeyError, TypeError, ValueError, SarclipError) as error:
+        raise SarclipError(f"{root}: invalid checkpoint metadata: {error}") from error
+    load_weights(model, root / WEIGHTS_FILE)
+    reader = AnyReader.for_model(model, heads=heads, enabled=enabled)
+    load_weights(reader.fusion, root / READER_FILE)
+    model.to(device).eval()
+    reader.to(device).eval()
+    return Checkpoint(model, reader, config, normalisation, channels, meta.get("labels"), meta.get("train_args", {}))
+
+
+def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Tensors from .safetensors or .pt/.pth/.bin (weights_only: nothing arbitrary is unpickled)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SarclipError(f"{path}: weights file not found")
+    try:
+        state = load_file(str(path)) if path.suffix == ".safetensors" else torch.load(
+            path, map_location="cpu", weights_only=True)
+    except Exception as error:  # safetensors, zip and unpickling errors all mean the same to the user
+        problem = "cannot read weights (truncated, corrupt or not a weights file)"
+        raise SarclipError(f"{path}: {problem}: {error}") from error
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]  # an open_clip training checkpoint
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise SarclipError(f"{path}: holds no state dict of tensors")
+    return {key.removeprefix("module."): value for key, value in state.items()}
+
+
+def load_weights(module: nn.Module, path: str | os.PathLike) -> None:
+    """Load a weights file (or a checkpoint directory's weights) into a module, naming what does not fit."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / WEIGHTS_FILE
+    state = read_weights(path)
+    expected = module.state_dict()
+    missing = sorted(expected.keys() - state.keys())
+    unexpected = sorted(state.keys() - expected.keys())
+    shapes = [f"{key} {tuple(state[key].shape)} vs model {tuple(value.shape)}"
+              for key, value in expected.items() if key in state and state[key].shape != value.shape]
+    problems = [f"{len(missing)} missing (e.g. {missing[:3]})"] if missing else []
+    problems += [f"{len(unexpected)} unexpected (e.g. {unexpected[:3]})"] if unexpected else []
+    problems += [f"{len(shapes)} of another shape (e.g. {shapes[:3]})"] if shapes else []
+    if problems:
+        raise SarclipError(f"{path}: weights do not match the model: {'; '.join(problems)}")
+    module.load_state_dict(state)
+
+
+def _tensors(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {key: value.detach().cpu().contiguous() for key, value in module.state_dict().items()}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise SarclipError(f"{path}: missing from the checkpoint") from error
+    except (OSError, ValueError) as error:
+        raise SarclipError(f"{path}: not readable JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise SarclipError(f"{path}: expected a JSON object")
+    return data
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    # rename() cannot replace a non-empty directory: move the old one aside first, then drop it.
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
