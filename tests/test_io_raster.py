@@ -7,6 +7,7 @@ import pytest
 
 from sarclip_core.errors import RasterError
 from sarclip_core.io import ValueKind, describe
+from sarclip_core.io.raster import NoCrsWarning
 from conftest import write_raster
 
 
@@ -61,8 +62,9 @@ def test_real_sentinel1_scene(sentinel1):
     assert info.pixel_size == pytest.approx((20.0, 20.0))
 
 
-def test_no_crs_still_describes(tmp_path, speckle):
-    info = describe(write_raster(tmp_path / "chip.tif", np.abs(speckle).astype(np.float32), crs=None))
+def test_no_crs_still_describes_with_a_warning(tmp_path, speckle):
+    with pytest.warns(NoCrsWarning, match="chip.tif: has no CRS; working in pixel coordinates"):
+        info = describe(write_raster(tmp_path / "chip.tif", np.abs(speckle).astype(np.float32), crs=None))
     assert not info.georeferenced and info.pixel_size == (1.0, 1.0)
 
 

@@ -138,3 +138,9 @@ def test_real_scene_windows_read_back_the_values(sentinel1):
             np.testing.assert_array_equal(valid[:b.height, :b.width], expected != -99)
             np.testing.assert_array_equal(tile[0, :b.height, :b.width][valid[:b.height, :b.width]],
                                           expected[expected != -99])
+
+
+def test_all_nodata_scene_yields_no_tiles(tmp_path):
+    info = describe(write_raster(tmp_path / "empty.tif", np.full((50, 70), -99, np.float32), nodata=-99))
+    with open_raster(info.path) as ds:
+        assert list(iter_tiles(ds, info, make_grid(info, 32))) == []

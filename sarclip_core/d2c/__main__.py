@@ -11,6 +11,7 @@ from typing import Any, Iterable, Sequence
 from rasterio.errors import NotGeoreferencedWarning
 
 from ..errors import SarclipError
+from ..io.raster import NoCrsWarning
 from .boxes import ImageRecord
 from .captions import Captioner
 from .compose import ComposeSettings, compose
@@ -90,7 +91,8 @@ def _with_context(record: ImageRecord, context: dict[str, Any]) -> ImageRecord:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)  # chips and masks have no CRS, by nature
+    for category in (NotGeoreferencedWarning, NoCrsWarning):  # chips and masks have no CRS, by nature
+        warnings.filterwarnings("ignore", category=category)
     try:
         if args.per_image < 1:
             raise SarclipError("--per-image must be at least 1")

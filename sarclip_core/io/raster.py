@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import re
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 GDAL_ENV = {"GDAL_CACHEMAX": 64 << 20, "GDAL_OVR_CHUNK_MAX_SIZE": 1 << 20}
 
 POLARISATIONS = ("HH", "HV", "VH", "VV")
+
+
+class NoCrsWarning(UserWarning):
+    """The raster is not georeferenced: outputs will be in pixel coordinates."""
 
 
 class ValueKind(str, Enum):
@@ -138,6 +143,8 @@ def describe(path: str | os.PathLike, value_kind: ValueKind | str | None = None,
         _check_last_block(ds)
         kind = ValueKind(value_kind) if value_kind is not None else detect_value_kind(ds)
         pols = tuple(polarisations) if polarisations else detect_polarisations(ds, kind)
+        if ds.crs is None:
+            warnings.warn(f"{path}: has no CRS; working in pixel coordinates", NoCrsWarning, stacklevel=2)
         stat = Path(path).stat()
         return RasterInfo(
             path=str(Path(path).resolve()),
