@@ -78,10 +78,14 @@ def test_folder_is_not_a_raster(tmp_path):
         describe(tmp_path)
 
 
-def test_text_file_is_not_a_raster(tmp_path):
-    path = tmp_path / "notes.tif"
-    path.write_text("hello")
-    with pytest.raises(RasterError, match="notes.tif: not a readable raster"):
+@pytest.mark.parametrize("name, text, match", [
+    ("notes.tif", "hello", "notes.tif: not a readable raster"),
+    ("empty.vrt", '<VRTDataset rasterXSize="10" rasterYSize="10"></VRTDataset>', "empty.vrt: .*bands"),
+])
+def test_text_that_is_not_a_usable_raster(tmp_path, name, text, match):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(RasterError, match=match):
         describe(path)
 
 
@@ -92,10 +96,3 @@ def test_truncated_tiff(tmp_path, rng):
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(RasterError, match="cut.tif: .*(truncated|corrupt|not a readable)"):
         describe(cut)
-
-
-def test_zero_bands(tmp_path):
-    path = tmp_path / "empty.vrt"
-    path.write_text('<VRTDataset rasterXSize="10" rasterYSize="10"></VRTDataset>')
-    with pytest.raises(RasterError, match="empty.vrt: .*bands"):
-        describe(path)

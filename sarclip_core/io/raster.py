@@ -162,6 +162,10 @@ def describe(path: str | os.PathLike, value_kind: ValueKind | str | None = None,
         )
 
 
+def _unreadable(ds: rasterio.io.DatasetReader, exc: Exception) -> RasterError:
+    return RasterError(ds.name, f"cannot read pixels, the file may be truncated or corrupt ({_gdal_reason(exc)})")
+
+
 def _check_last_block(ds: rasterio.io.DatasetReader) -> None:
     """Read the file's last block: a truncated file fails here, not halfway through a long run."""
     block_h, block_w = ds.block_shapes[0]
@@ -170,8 +174,7 @@ def _check_last_block(ds: rasterio.io.DatasetReader) -> None:
     try:
         ds.read(ds.count, window=window)
     except RasterioIOError as exc:
-        raise RasterError(ds.name, f"cannot read pixels, the file may be truncated or corrupt "
-                                   f"({_gdal_reason(exc)})") from None
+        raise _unreadable(ds, exc) from None
 
 
 def _hints(ds: rasterio.io.DatasetReader) -> str:
@@ -191,8 +194,7 @@ def sample(ds: rasterio.io.DatasetReader, max_pixels: int = 512 * 512) -> np.nda
     try:
         return ds.read(out_shape=shape, resampling=Resampling.nearest, masked=True)
     except RasterioIOError as exc:
-        raise RasterError(ds.name, f"cannot read pixels, the file may be truncated or corrupt "
-                                   f"({_gdal_reason(exc)})") from None
+        raise _unreadable(ds, exc) from None
 
 
 def detect_value_kind(ds: rasterio.io.DatasetReader) -> ValueKind:
