@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from rasterio.errors import NotGeoreferencedWarning
 
 from ..errors import SarclipError
 from ..io import Normalisation, ValueKind, fit_channels, open_raster, to_model_input
@@ -20,6 +21,7 @@ def read_chip(path: str | os.PathLike, normalisation: Normalisation, channels: i
     """A (channels, H, W) float32 chip normalised the way the model was trained; nodata/NaN become 0."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoCrsWarning)
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # chips are pixels, not maps
         with open_raster(path) as ds:
             kind = ValueKind(value_kind) if value_kind is not None else detect_value_kind(ds)
             try:

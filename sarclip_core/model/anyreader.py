@@ -72,7 +72,7 @@ class AnyReader(nn.Module):
     def forward(self, images: Tensor | Sequence[Tensor]) -> Reading:
         """Embed a batch (B, C, H, W) or a list of (C, H, W) images of any sizes."""
         device = next(self.encoder.parameters()).device
-        images = [self._fit_channels(x.to(device=device, dtype=torch.float32)) for x in images]
+        images = [self.fit_channels(x.to(device=device, dtype=torch.float32)) for x in images]
         views = torch.stack([self._resize(x) for x in images])
         if not self.enabled:
             image = self._encode(views)
@@ -80,8 +80,13 @@ class AnyReader(nn.Module):
             return Reading(image, list(image[:, None]), boxes)
         tiles, boxes = zip(*(self._tile(x) for x in images))
         counts = [len(t) for t in tiles]
-        encoded = self._encode(torch.cat([views, *tiles]))
-        global_emb, tile_emb = encoded[:len(images)], encoded[len(images):].split(counts)
+        # A native-size image is its own single tile: encode it once and reuse it as its tile.
+        native = [tuple(x.shape[1:]) == (self.native_size, self.native_size) for x in images]
+        extra = [t for t, is_native in zip(tiles, native) if not is_native]
+        encoded = self._encode(torch.cat([views, *extra]))
+        global_emb, extra_emb = encoded[:len(images)], iter(encoded[len(images):].split(
+            [len(t) for t in extra]))
+        tile_emb = [global_emb[i:i + 1] if is_native else next(extra_emb) for i, is_native in enumerate(native)]
         padding = torch.arange(max(counts), device=device)[None] >= torch.tensor(counts, device=device)[:, None]
         image = self.fusion(global_emb, pad_sequence(tile_emb, batch_first=True), padding)
         return Reading(image, list(tile_emb), list(boxes))
@@ -89,7 +94,8 @@ class AnyReader(nn.Module):
     def _encode(self, x: Tensor) -> Tensor:
         return torch.cat([self.encoder(part) for part in x.split(self.chunk)])
 
-    def _fit_channels(self, x: Tensor) -> Tensor:
+    def fit_channels(self, x: Tensor) -> Tensor:
+        """Map a (C, H, W) SAR image onto the encoder's input channels (io.fit_channels, as a tensor op)."""
         if x.shape[0] == self.channels:
             return x
         # fit_channels is linear: applied to an identity it yields the (out, in) mixing matrix.

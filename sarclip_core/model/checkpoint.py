@@ -41,8 +41,11 @@ class Checkpoint:
 def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict[str, Any],
                     reader: AnyReader | None = None, normalisation: Normalisation | None = None,
                     channels: int = 1, labels: list[str] | str | None = None,
-                    train_args: dict[str, Any] | None = None) -> Path:
-    """Write a checkpoint directory atomically (built beside it, then renamed into place)."""
+                    train_args: dict[str, Any] | None = None, dtype: torch.dtype = torch.float32) -> Path:
+    """Write a checkpoint directory atomically (built beside it, then renamed into place).
+
+    `dtype=torch.float16` halves the files (e.g. the bundled model); loading casts back to the model's dtype.
+    """
     target = Path(directory)
     reader = AnyReader.for_model(model) if reader is None else reader
     staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
@@ -56,8 +59,8 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict
             "train_args": train_args or {}}
     _write_json(staging / CONFIG_FILE, open_clip_cfg)
     _write_json(staging / SARCLIP_FILE, meta)
-    save_file(_tensors(model), str(staging / WEIGHTS_FILE))
-    save_file(_tensors(reader.fusion), str(staging / READER_FILE))
+    save_file(_tensors(model, dtype), str(staging / WEIGHTS_FILE))
+    save_file(_tensors(reader.fusion, dtype), str(staging / READER_FILE))
     _replace_dir(staging, target)
     return target
 
@@ -124,8 +127,9 @@ def load_weights(module: nn.Module, path: str | os.PathLike) -> None:
     module.load_state_dict(state)
 
 
-def _tensors(module: nn.Module) -> dict[str, torch.Tensor]:
-    return {key: value.detach().cpu().contiguous() for key, value in module.state_dict().items()}
+def _tensors(module: nn.Module, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    return {key: (value.to(dtype) if value.is_floating_point() else value).detach().cpu().contiguous()
+            for key, value in module.state_dict().items()}
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -1,0 +1,118 @@
+"""Caption manifests: `filepath,caption[,label]` CSV (open_clip's layout) or D2C JSONL, checked row by row."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import SarclipError
+from .images import IMAGE_SUFFIXES
+
+
+@dataclass
+class Sample:
+    """One image with all its captions; `key` groups images that count as positives of each other."""
+
+    filepath: Path
+    captions: list[str] = field(default_factory=list)
+    key: str = ""
+
+
+class ManifestError(SarclipError):
+    """A manifest row is bad: names the file and row."""
+
+
+def read_manifest(path: str | os.PathLike, skip_bad: bool = False,
+                  problems: list[str] | None = None) -> list[Sample]:
+    """Samples of a CSV or JSONL manifest, one per image (several rows of one image are merged).
+
+    Relative image paths are taken relative to the manifest. A missing file, an empty caption or a
+    wrong column is a ManifestError naming file and row, unless `skip_bad`, which records the problem
+    in `problems` and goes on.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest not found")
+    reader = _jsonl_rows if path.suffix.lower() in (".jsonl", ".json") else _csv_rows
+    problems = [] if problems is None else problems
+    samples: dict[Path, Sample] = {}
+    for where, filepath, captions, key in reader(path):
+        image = _resolve(path, filepath)
+        problem = _problem(filepath, captions, image)
+        if problem:
+            message = f"{path}:{where}: {problem}"
+            if not skip_bad:
+                raise ManifestError(f"{message} (use --skip-bad to skip such rows)")
+            problems.append(message)
+            continue
+        sample = samples.setdefault(image, Sample(image, key=key or ""))
+        sample.captions += [c.strip() for c in captions]
+    if not samples:
+        raise ManifestError(f"{path}: no usable rows")
+    for sample in samples.values():
+        sample.key = sample.key or _caption_key(sample.captions)
+    return list(samples.values())
+
+
+def image_samples(source: str | os.PathLike) -> list[Sample]:
+    """Caption-free samples for self-supervised training: every image under a folder, or a manifest's images."""
+    source = Path(source)
+    if source.is_dir():
+        files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        if not files:
+            raise ManifestError(f"{source}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        return [Sample(p) for p in files]
+    return read_manifest(source, skip_bad=True)
+
+
+def _csv_rows(path: Path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = csv.DictReader(handle)
+        columns = rows.fieldnames or []
+        if not {"filepath", "caption"} <= set(columns):
+            raise ManifestError(f"{path}: needs the columns 'filepath' and 'caption', has {columns}")
+        for number, row in enumerate(rows, start=2):
+            yield f"row {number}", row.get("filepath") or "", [row.get("caption") or ""], row.get("label")
+
+
+def _jsonl_rows(path: Path):
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as error:
+                raise ManifestError(f"{path}:line {number}: not JSON: {error}") from error
+            if not isinstance(record, dict) or "filepath" not in record or "captions" not in record:
+                raise ManifestError(f"{path}:line {number}: a record needs 'filepath' and 'captions'")
+            captions = record["captions"] if isinstance(record["captions"], list) else [record["captions"]]
+            counts = record.get("counts") or {}
+            key = ",".join(f"{k}:{v}" for k, v in sorted(counts.items())) if isinstance(counts, dict) else None
+            yield f"line {number}", str(record["filepath"]), [str(c) for c in captions], key
+
+
+def _problem(filepath: str, captions: list[str], image: Path) -> str | None:
+    if not filepath.strip():
+        return "empty filepath"
+    if not captions or not all(c.strip() for c in captions):
+        return f"empty caption for {filepath}"
+    if not image.is_file():
+        return f"image not found: {filepath}"
+    return None
+
+
+def _resolve(manifest: Path, filepath: str) -> Path:
+    """Relative paths as open_clip reads them (from the working directory), else beside the manifest."""
+    image = Path(filepath)
+    if image.is_absolute() or image.exists():
+        return image
+    return manifest.parent / image
+
+
+def _caption_key(captions: list[str]) -> str:
+    # Without labels, images whose caption sets are identical are the same thing to the loss.
+    return "\n".join(sorted(set(captions)))

@@ -1,0 +1,28 @@
+"""Stage 2: the contrastive step as one module (so DDP wraps it whole): AnyReader images, tokenised captions."""
+
+from __future__ import annotations
+
+import open_clip
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..model import AnyReader
+
+
+class ClipStep(nn.Module):
+    """Unit image and text features plus the logit scale, for a batch of any-size images and their captions."""
+
+    def __init__(self, model: nn.Module, reader: AnyReader):
+        super().__init__()
+        self.model = model
+        self.fusion = reader.fusion
+        self._reader = [reader]  # in a list: the reader shares the model's tower, registering it twice would clash
+
+    def tokenize(self, captions: list[str]) -> torch.Tensor:
+        return open_clip.tokenize(captions, context_length=self.model.context_length)
+
+    def forward(self, images: torch.Tensor | list[torch.Tensor], tokens: torch.Tensor):
+        image = F.normalize(self._reader[0](images).image, dim=-1)
+        text = F.normalize(self.model.encode_text(tokens), dim=-1)
+        return image, text, self.model.logit_scale.exp()

@@ -1,0 +1,264 @@
+"""The training loop shared by both stages: optimiser, schedule, accumulation, DDP, checkpoints, logs."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from ..data.datasets import Batch, ChipDataset, EpochBatches, chunks
+from ..data.manifest import image_samples, read_manifest
+from ..errors import SarclipError
+from ..io import Normalisation
+from ..model import AnyReader, create_model, load_checkpoint, model_config, model_name, save_checkpoint
+from ..model.checkpoint import SARCLIP_FILE
+from .clip import ClipStep
+from .distributed import World, gather, mean_over_world
+from .losses import contrastive_loss
+from .report import RunLog, plot_losses
+from .ssl import MaskedImageModel
+from .state import MODEL_DIR, TrainState, load_state, resolve_resume, save_state
+from .validate import retrieval_recall
+
+LOG = logging.getLogger("sarclip.train")
+MAX_LOGIT_SCALE = math.log(100)
+
+
+class Trainer:
+    """One training run of either stage, driven by the parsed flags."""
+
+    def __init__(self, args: argparse.Namespace, world: World):
+        self.args, self.world = args, world
+        self.run_dir = Path(args.logs) / args.name
+        self.log = RunLog(self.run_dir, enabled=world.is_main)
+        torch.manual_seed(args.seed)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        self.model, self.reader, self.normalisation, self.channels = self._build_model()
+        self.problems: list[str] = []
+        samples = (image_samples(args.train_data) if args.stage == "ssl"
+                   else read_manifest(args.train_data, args.skip_bad, self.problems))
+        if args.group_by == "caption":
+            for sample in samples:
+                sample.key = "\n".join(sorted(set(sample.captions)))
+        self.data = ChipDataset(samples, self.normalisation, self.channels, args.shift, args.seed, args.skip_bad,
+                                show_progress=world.is_main,
+                                crop=self.reader.native_size if args.stage == "ssl" else None)
+        self.problems += self.data.problems
+        self.batches = EpochBatches(len(self.data), args.batch_size * args.accum_freq, args.seed,
+                                    world.rank, world.size)
+        self.total_steps = len(self.batches) * args.epochs
+        if args.max_steps:
+            self.total_steps = min(self.total_steps, args.max_steps)
+        self.module = self._build_module()
+        self.optimizer = torch.optim.AdamW(_param_groups(self.module, args.wd), lr=args.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _cosine(args.warmup, self.total_steps))
+        self.step = 0
+        self._resume()
+        self.engine = (DistributedDataParallel(
+            self.module, device_ids=[world.device.index] if world.device.type == "cuda" else None,
+            find_unused_parameters=args.stage == "clip" and not args.anyreader) if world.distributed else self.module)
+        self.val = read_manifest(args.val_data, skip_bad=True) if args.val_data else None
+
+    # -- set-up ---------------------------------------------------------------------------------------
+
+    def _build_model(self) -> tuple[nn.Module, AnyReader, Normalisation, int]:
+        args = self.args
+        if args.pretrained and (Path(args.pretrained) / SARCLIP_FILE).is_file():
+            loaded = load_checkpoint(args.pretrained, self.world.device)
+            loaded.reader.enabled = args.anyreader
+            return loaded.model.train(), loaded.reader.train(), loaded.normalisation, loaded.channels
+        model = create_model(args.model, args.pretrained, device=self.world.device).train()
+        reader = AnyReader.for_model(model, enabled=args.anyreader).to(self.world.device).train()
+        return model, reader, Normalisation(), args.channels
+
+    def _build_module(self) -> nn.Module:
+        args = self.args
+        if args.stage == "ssl":
+            return MaskedImageModel(self.reader, self.channels, args.mask_ratio).to(self.world.device)
+        if args.lock_text:
+            self.model.lock_text_tower()
+        if args.lock_image:
+            self.model.lock_image_tower()
+        return ClipStep(self.model, self.reader)
+
+    def _resume(self) -> None:
+        if not self.args.resume:
+            return
+        path = resolve_resume(self.args.resume, self.run_dir / "checkpoints")
+        if path is None:
+            self.log.info("--resume latest: no checkpoint yet, starting fresh")
+            return
+        loaded = load_checkpoint(path / MODEL_DIR, self.world.device)
+        self.model.load_state_dict(loaded.model.state_dict())
+        self.reader.fusion.load_state_dict(loaded.reader.fusion.state_dict())
+        state = load_state(path)
+        if "decoder" in state.extra and isinstance(self.module, MaskedImageModel):
+            self.module.decoder.load_state_dict(state.extra["decoder"])
+        self.optimizer.load_state_dict(state.optimizer)
+        self.scheduler.load_state_dict(state.scheduler)
+        self.step = state.step
+        self.log.info(f"resumed from {path} at step {self.step}")
+
+    # -- the loop -------------------------------------------------------------------------------------
+
+    def run(self) -> Path:
+        args, steps_per_epoch = self.args, len(self.batches)
+        self.log.info(f"stage {args.stage}: {len(self.data)} images, {steps_per_epoch} steps/epoch, "
+                      f"{self.total_steps} steps, world size {self.world.size}, model {model_name(args.model)}")
+        for problem in self.problems:
+            self.log.info(f"skipped: {problem}")
+        bar = tqdm(total=self.total_steps, initial=self.step, unit="step", disable=not self.world.is_main)
+        epoch_losses: list[float] = []
+        epoch_start, epoch_samples = time.perf_counter(), 0
+        while self.step < self.total_steps:
+            epoch, index = divmod(self.step, steps_per_epoch)
+            batch = self.data.batch(self.batches.indices(epoch, index), epoch)
+            loss = self._train_step(batch)
+            self.step += 1
+            epoch_losses.append(loss)
+            epoch_samples += len(batch.captions) * self.world.size
+            lr = self.optimizer.param_groups[0]["lr"]
+            self.log.step({"step": self.step, "epoch": epoch, "loss": loss, "lr": lr})
+            bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
+            bar.update()
+            epoch_done = self.step % steps_per_epoch == 0 or self.step == self.total_steps
+            if epoch_done or (args.save_every_n_steps and self.step % args.save_every_n_steps == 0):
+                self._checkpoint()
+            if epoch_done:
+                seconds = time.perf_counter() - epoch_start
+                metrics = {"epoch": epoch + 1, "step": self.step,
+                           "loss": mean_over_world(sum(epoch_losses) / len(epoch_losses), self.world),
+                           "lr": lr, "samples_per_s": epoch_samples / seconds, "seconds": seconds}
+                metrics.update(self._validate())
+                self.log.epoch(metrics)
+                epoch_losses, epoch_start, epoch_samples = [], time.perf_counter(), 0
+        bar.close()
+        return self._finish()
+
+    def _train_step(self, batch: Batch) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.args.stage == "ssl":
+            loss = self._ssl_step(batch)
+        else:
+            loss = self._clip_step(batch)
+        self.optimizer.step()
+        self.scheduler.step()
+        with torch.no_grad():
+            self.model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+        return loss
+
+    def _autocast(self):
+        if self.args.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(self.world.device.type, dtype=torch.bfloat16)
+
+    def _ssl_step(self, batch: Batch) -> float:
+        images = batch.images.to(self.world.device)
+        generator = torch.Generator().manual_seed(hash((self.args.seed, self.step, self.world.rank)) & 0xFFFFFFFF)
+        total = 0.0
+        for part in chunks(images, self.args.accum_freq):
+            with self._autocast():
+                loss = self.engine(part, generator) / self.args.accum_freq
+            loss.backward()
+            total += loss.item()
+        return total
+
+    def _clip_step(self, batch: Batch) -> float:
+        """Contrastive step; with --accum-freq, features of all micro-batches are cached (open_clip's scheme)."""
+        tokens = self.module.tokenize(batch.captions).to(self.world.device)
+        groups = gather(batch.groups.to(self.world.device), self.world) if self.args.group_by != "none" else None
+        parts = chunks(list(range(len(batch.captions))), self.args.accum_freq)
+        images = batch.images
+
+        def take(idx: list[int]):
+            return images[idx[0]:idx[-1] + 1]
+
+        with torch.no_grad(), self._autocast():
+            cached = [self.engine(take(idx), tokens[idx[0]:idx[-1] + 1])[:2] for idx in parts] \
+                if len(parts) > 1 else None
+        loss_value = 0.0
+        for j, idx in enumerate(parts):
+            with self._autocast():
+                image, text, scale = self.engine(take(idx), tokens[idx[0]:idx[-1] + 1])
+                if cached is not None:
+                    image = torch.cat([c[0] for c in cached[:j]] + [image] + [c[0] for c in cached[j + 1:]])
+                    text = torch.cat([c[1] for c in cached[:j]] + [text] + [c[1] for c in cached[j + 1:]])
+                loss = contrastive_loss(gather(image.float(), self.world), gather(text.float(), self.world),
+                                        scale.float(), groups)
+            loss.backward()
+            loss_value = loss.item()
+        return loss_value
+
+    # -- outputs --------------------------------------------------------------------------------------
+
+    def _save_model(self, directory: Path, dtype: torch.dtype = torch.float32) -> None:
+        labels = [s.strip() for s in self.args.labels.split(",")] if self.args.labels else None
+        save_checkpoint(directory, self.model, model_config(model_name(self.args.model)), self.reader,
+                        self.normalisation, self.channels, labels, _jsonable(vars(self.args)), dtype=dtype)
+
+    def _checkpoint(self) -> None:
+        if not self.world.is_main:
+            return
+        extra: dict[str, Any] = {}
+        if isinstance(self.module, MaskedImageModel):
+            extra["decoder"] = self.module.decoder.state_dict()
+        state = TrainState(self.step, self.optimizer.state_dict(), self.scheduler.state_dict(), extra)
+        save_state(self.run_dir / "checkpoints", state, self._save_model)
+
+    def _validate(self) -> dict[str, float]:
+        if self.val is None or self.args.stage != "clip" or not self.world.is_main:
+            return {}
+        self.module.eval()
+        try:
+            return retrieval_recall(self.model, self.reader, self.val, self.normalisation, self.channels)
+        finally:
+            self.module.train()
+
+    def _finish(self) -> Path:
+        final = self.run_dir / "final"
+        if self.world.is_main:
+            self._save_model(final)
+            if self.args.out:
+                dtype = torch.float16 if self.args.save_dtype == "fp16" else torch.float32
+                self._save_model(Path(self.args.out), dtype)
+            plot_losses(self.run_dir)
+            self.log.info(f"done: {self.step} steps; model in {final}" +
+                          (f" and {self.args.out}" if self.args.out else ""))
+        return Path(self.args.out) if self.args.out else final
+
+
+def _param_groups(module: nn.Module, wd: float) -> list[dict[str, Any]]:
+    """open_clip's rule: no weight decay on gains, biases, norms and the logit scale."""
+    decay, no_decay = [], []
+    for name, param in module.named_parameters():
+        if not param.requires_grad:
+            continue
+        exclude = param.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name
+        (no_decay if exclude else decay).append(param)
+    if not decay and not no_decay:
+        raise SarclipError("nothing to train: every parameter is locked")
+    return [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": wd}]
+
+
+def _cosine(warmup: int, total: int):
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return factor
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(values, default=str))

@@ -1,0 +1,90 @@
+"""Command-line flags (named as in open_clip's trainer) and a YAML/JSON --config whose keys mirror them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from ..errors import SarclipError
+from ..model import DEFAULT_MODEL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m sarclip_core.train",
+        description="Train SARCLIP: stage 1 self-supervised masked image modelling (--stage ssl), "
+                    "stage 2 contrastive image-text alignment (--stage clip). Run under torchrun for DDP.")
+    p.add_argument("--config", help="YAML or JSON file whose keys mirror these flags (flags given here win)")
+    p.add_argument("--stage", choices=("ssl", "clip"), default="clip")
+    p.add_argument("--train-data", help="filepath,caption[,label] CSV or D2C JSONL; for --stage ssl also a folder")
+    p.add_argument("--val-data", help="CSV/JSONL of held-out images+captions: retrieval recall each epoch")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="open_clip architecture name or JSON config file")
+    p.add_argument("--pretrained", help="start from: an open_clip tag, a .pt/.safetensors file, or a SARCLIP "
+                                        "checkpoint dir (e.g. stage 1's output)")
+    p.add_argument("--batch-size", type=int, default=64, help="per process and per accumulation step")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (smoke runs)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--wd", type=float, default=0.1)
+    p.add_argument("--warmup", type=int, default=100, help="linear warm-up steps before cosine decay")
+    p.add_argument("--precision", choices=("fp32", "bf16", "amp_bf16", "amp"), default="fp32")
+    p.add_argument("--workers", type=int, default=0, help="torch threads are left to the trainer; kept for "
+                                                          "open_clip compatibility (chips are held in memory)")
+    p.add_argument("--threads", type=int, help="torch CPU threads per process (default: torch's choice)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", help="'latest' (this run's newest checkpoint, if any) or a step_* checkpoint dir")
+    p.add_argument("--logs", default="./logs", help="where runs are written")
+    p.add_argument("--name", help="run name (default: <stage>-<model>)")
+    p.add_argument("--accum-freq", type=int, default=1, help="micro-batches per step, contrastive features cached")
+    p.add_argument("--save-every-n-steps", type=int, help="also checkpoint every N steps (besides every epoch)")
+    p.add_argument("--lock-text", action="store_true", help="freeze the text tower")
+    p.add_argument("--lock-image", action="store_true", help="freeze the image tower (AnyReader fusion still learns)")
+    p.add_argument("--no-anyreader", dest="anyreader", action="store_false",
+                   help="plain resize to the native size instead of AnyReader tiles (ablation)")
+    p.add_argument("--group-by", choices=("label", "caption", "none"), default="label",
+                   help="which batch items count as positives of each other: same label/class set (default), "
+                        "identical captions, or none (plain CLIP)")
+    p.add_argument("--channels", type=int, default=1, help="SAR channels the model reads (1: single pol, 2: dual)")
+    p.add_argument("--mask-ratio", type=float, default=0.6, help="stage 1: share of patches masked")
+    p.add_argument("--shift", type=int, default=8, help="augmentation: random shift in pixels")
+    p.add_argument("--skip-bad", action="store_true", help="skip bad rows and unreadable images (listed in the log)")
+    p.add_argument("--labels", help="comma-separated label vocabulary recorded with the model")
+    p.add_argument("--out", help="also write the final model checkpoint to this directory")
+    p.add_argument("--save-dtype", choices=("fp32", "fp16"), default="fp32", help="weights dtype of --out")
+    return p
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Flags over --config over defaults; a config key that is not a flag is an error."""
+    parser = build_parser()
+    first, _ = parser.parse_known_args(argv)
+    if first.config:
+        parser.set_defaults(**read_config(Path(first.config), parser))
+    args = parser.parse_args(argv)
+    if not args.train_data:
+        raise SarclipError("--train-data is required (flag or config key)")
+    if args.batch_size < 1 or args.epochs < 1 or args.accum_freq < 1:
+        raise SarclipError("--batch-size, --epochs and --accum-freq must be at least 1")
+    args.name = args.name or f"{args.stage}-{Path(str(args.model)).stem}"
+    return args
+
+
+def read_config(path: Path, parser: argparse.ArgumentParser) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+        values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise SarclipError(f"{path}: cannot read config: {error}") from error
+    if not isinstance(values, dict):
+        raise SarclipError(f"{path}: a config is a mapping of flag names to values")
+    known = {action.dest for action in parser._actions}
+    values = {str(k).lstrip("-").replace("-", "_"): v for k, v in values.items()}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SarclipError(f"{path}: unknown config keys {unknown}")
+    return values
