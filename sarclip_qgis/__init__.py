@@ -1,5 +1,18 @@
 """SARCLIP QGIS plugin: a thin shell (dock panel, Processing provider) over sarclip_core.
 
-The plugin entry point (classFactory) arrives with the dock and the Processing algorithms; for now
-this package holds the dependency check the plugin will show when the engine cannot load.
+QGIS imports this package and calls classFactory(iface). Nothing here imports torch or the engine,
+so the plugin always loads; missing dependencies are reported in the panel and by the algorithms.
 """
+
+from __future__ import annotations
+
+from .paths import add_engine_paths
+
+add_engine_paths()
+
+
+def classFactory(iface):  # noqa: N802 - the name QGIS looks for
+    """Entry point QGIS calls with its interface object."""
+    from .plugin import SarclipPlugin
+
+    return SarclipPlugin(iface)

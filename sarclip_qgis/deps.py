@@ -50,3 +50,12 @@ def install_command(missing: list[Missing], target: str | None = None) -> str:
     packages = " ".join(f'"{m.requirement}"' for m in missing if m.module != "numpy")
     where = f' --target "{target}"' if target else " --user"
     return f'"{qgis_python()}" -m pip install{where} {packages} "numpy<2"'.replace("  ", " ")
+
+
+def explain(missing: list[Missing], detail: str = "", target: str | None = None) -> str:
+    """What to tell a person whose QGIS cannot run the engine: what is missing and the command to fix it."""
+    if not missing:
+        return f"the SARCLIP engine failed to import: {detail}"
+    names = ", ".join(m.module for m in missing)
+    return (f"SARCLIP needs {names} in the Python that QGIS runs (Python {sys.version.split()[0]}). "
+            f"Install with: {install_command(missing, target)} and restart QGIS.")

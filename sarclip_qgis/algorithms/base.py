@@ -1,0 +1,141 @@
+"""What every SARCLIP algorithm shares: scene, model and window parameters, and running the engine.
+
+Subclasses declare their own inputs/outputs and call one engine function in `run`; reading the
+parameters into SceneSettings, adapting feedback, translating errors and styling outputs on load
+happen here once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback,
+    QgsProcessingOutputString, QgsProcessingParameterDefinition, QgsProcessingParameterExtent,
+    QgsProcessingParameterFile, QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
+    QgsProviderRegistry, QgsRasterLayer,
+)
+from qgis.PyQt.QtGui import QIcon
+
+from .. import paths
+from ..layers import attach_style
+from .engine import callbacks, scene_engine, user_errors
+
+
+def split_labels(text: str) -> list[str]:
+    """'T72, BMP2 ,clutter' -> ['T72', 'BMP2', 'clutter'] (empty items dropped)."""
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+class SarclipAlgorithm(QgsProcessingAlgorithm):
+    """Base class: INPUT raster, MODEL, EXTENT, advanced TILE/OVERLAP/RESOLUTION/BATCH/INDEX_FOLDER."""
+
+    INPUT, MODEL, EXTENT = "INPUT", "MODEL", "EXTENT"
+    TILE, OVERLAP, RESOLUTION, BATCH, INDEX_FOLDER = "TILE", "OVERLAP", "RESOLUTION", "BATCH", "INDEX_FOLDER"
+    MESSAGE = "MESSAGE"
+    HELP = ""
+
+    def createInstance(self):  # noqa: N802 - QGIS API
+        return type(self)()
+
+    def icon(self) -> QIcon:
+        return QIcon(paths.icon())
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return self.HELP + (
+            "<p>MODEL: empty for the bundled default model, a checkpoint folder, or an open_clip name "
+            "such as <code>ViT-B-32:openai</code>. Advanced: tile size in model pixels (empty = the model's), "
+            "window overlap (0-0.9), ground resolution in map units per pixel (empty = native), batch size, "
+            "and a folder for the scene index (empty = the engine's cache), which makes a second query on "
+            "the same scene near-instant.</p>")
+
+    def add_input(self) -> None:
+        """INPUT comes first; each algorithm adds its own inputs, then add_common_parameters()."""
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "SAR raster"))
+
+    def add_common_parameters(self) -> None:
+        """MODEL, the optional EXTENT, the advanced window settings and the MESSAGE output."""
+        self.addParameter(QgsProcessingParameterFile(
+            self.MODEL, "Model (empty = bundled default; checkpoint folder or open_clip name)",
+            behavior=QgsProcessingParameterFile.Folder, optional=True))
+        self.addParameter(QgsProcessingParameterExtent(self.EXTENT, "Area of interest (empty = whole scene)",
+                                                       optional=True))
+        advanced = [
+            QgsProcessingParameterNumber(self.TILE, "Tile size (model pixels, 0 = the model's)",
+                                         QgsProcessingParameterNumber.Integer, 0, True, 0, 8192),
+            QgsProcessingParameterNumber(self.OVERLAP, "Window overlap (fraction)",
+                                         QgsProcessingParameterNumber.Double, 0.5, False, 0.0, 0.9),
+            QgsProcessingParameterNumber(self.RESOLUTION, "Ground resolution (map units per pixel, 0 = native)",
+                                         QgsProcessingParameterNumber.Double, 0.0, True, 0.0),
+            QgsProcessingParameterNumber(self.BATCH, "Batch size", QgsProcessingParameterNumber.Integer,
+                                         64, False, 1, 4096),
+            QgsProcessingParameterFile(self.INDEX_FOLDER, "Scene index folder (empty = cache)",
+                                       behavior=QgsProcessingParameterFile.Folder, optional=True),
+        ]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+        self.addOutput(QgsProcessingOutputString(self.MESSAGE, "Result message"))
+
+    def scene_path(self, parameters: dict, context: QgsProcessingContext) -> tuple[QgsRasterLayer, str]:
+        """The raster layer and the file path the engine reads (GDAL URIs reduced to their path)."""
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None or not layer.isValid():
+            raise QgsProcessingException(f"{parameters.get(self.INPUT)}: not a readable raster layer")
+        if layer.providerType() != "gdal":
+            raise QgsProcessingException(f"{layer.name()}: SARCLIP reads raster files (GDAL), not '{layer.providerType()}' layers")
+        path = QgsProviderRegistry.instance().decodeUri("gdal", layer.source()).get("path") or layer.source()
+        return layer, path
+
+    def model_spec(self, parameters: dict, context: QgsProcessingContext) -> str:
+        return self.parameterAsString(parameters, self.MODEL, context).strip() or "default"
+
+    def settings(self, engine, parameters: dict, context: QgsProcessingContext, layer: QgsRasterLayer):
+        """SceneSettings from the window parameters; the AOI is taken in the scene's own CRS."""
+        from sarclip_core.io import MapExtent
+
+        aoi = None
+        if parameters.get(self.EXTENT) not in (None, ""):
+            rect = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
+            if not rect.isNull() and not rect.isEmpty():
+                aoi = MapExtent(rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+        index_dir = self.parameterAsString(parameters, self.INDEX_FOLDER, context).strip()
+        return engine.SceneSettings(
+            tile=self.parameterAsInt(parameters, self.TILE, context) or None,
+            overlap=self.parameterAsDouble(parameters, self.OVERLAP, context),
+            resolution=self.parameterAsDouble(parameters, self.RESOLUTION, context) or None,
+            batch_size=self.parameterAsInt(parameters, self.BATCH, context),
+            aoi=aoi, index_dir=index_dir or None)
+
+    def output_path(self, parameters: dict, name: str, context: QgsProcessingContext, suffix: str) -> str:
+        """A destination file path; the engine writes it atomically, so it must be a real file of our format."""
+        path = self.parameterAsOutputLayer(parameters, name, context)
+        if Path(path).suffix.lower() != suffix:
+            raise QgsProcessingException(f"{path}: {name} must be a {suffix} file")
+        return path
+
+    def processAlgorithm(self, parameters: dict, context: QgsProcessingContext,  # noqa: N802
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        engine = scene_engine()
+        layer, scene = self.scene_path(parameters, context)
+        progress, is_cancelled = callbacks(feedback)
+        with user_errors():
+            settings = self.settings(engine, parameters, context, layer)
+            outputs = self.run(engine, scene, parameters, context, settings, progress, is_cancelled)
+        feedback.pushInfo(outputs.get(self.MESSAGE, ""))
+        return outputs
+
+    def run(self, engine, scene: str, parameters: dict, context: QgsProcessingContext, settings,
+            progress, is_cancelled) -> dict[str, Any]:
+        """Call one engine function and return the algorithm's outputs (MESSAGE included)."""
+        raise NotImplementedError
+
+    def style_on_load(self, context: QgsProcessingContext, path: str, kind: str, name: str,
+                      labels: list[str] | None = None) -> None:
+        """Name and style an output when Processing loads it into the project (toolbox, models)."""
+        if path and context.willLoadLayerOnCompletion(path):
+            details = context.layerToLoadOnCompletionDetails(path)
+            details.name = name
+            details.setPostProcessor(attach_style(kind, labels))
+

@@ -1,0 +1,40 @@
+"""sarclip:classify_labels — a label map (best label per window) and its confidence for a label set."""
+
+from __future__ import annotations
+
+from qgis.core import QgsProcessingException, QgsProcessingParameterRasterDestination, QgsProcessingParameterString
+
+from .base import SarclipAlgorithm, split_labels
+
+
+class ClassifyLabels(SarclipAlgorithm):
+    LABELS, OUTPUT, OUTPUT_CONFIDENCE = "LABELS", "OUTPUT", "OUTPUT_CONFIDENCE"
+    HELP = ("<p>Zero-shot classification of every window against a comma-separated label set "
+            "(e.g. <i>ship, land, open water</i>). The label map holds 1..N in the order given (0/nodata where "
+            "the scene has no data); the confidence raster holds the winning label's probability.</p>")
+
+    def name(self) -> str:
+        return "classify_labels"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "Classify with a label set"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add_input()
+        self.addParameter(QgsProcessingParameterString(self.LABELS, "Labels (comma-separated, e.g. 'ship, land, water')"))
+        self.add_common_parameters()
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Label map"))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_CONFIDENCE, "Confidence"))
+
+    def run(self, engine, scene, parameters, context, settings, progress, is_cancelled):
+        labels = split_labels(self.parameterAsString(parameters, self.LABELS, context))
+        if len(labels) < 2:
+            raise QgsProcessingException("LABELS needs at least two comma-separated labels, e.g. 'ship, water'")
+        out = self.output_path(parameters, self.OUTPUT, context, ".tif")
+        confidence = self.output_path(parameters, self.OUTPUT_CONFIDENCE, context, ".tif")
+        result = engine.classify_labels(scene, labels, out, confidence, model=self.model_spec(parameters, context),
+                                        settings=settings, progress=progress, is_cancelled=is_cancelled)
+        self.style_on_load(context, out, "labels", "SARCLIP labels", labels)
+        self.style_on_load(context, confidence, "confidence", "SARCLIP confidence")
+        return {self.OUTPUT: out, self.OUTPUT_CONFIDENCE: confidence, self.LABELS: ",".join(labels),
+                self.MESSAGE: result.get("message", "label map written")}

@@ -1,0 +1,289 @@
+"""The SARCLIP dock panel: pick a SAR layer, type a query or a label set, run, see styled results.
+
+It only builds Processing parameters and runs the same sarclip:* algorithms as the toolbox in a
+background task (runner.AlgorithmRun); results are added on the main thread when the task ends.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from qgis.core import QgsMapLayerProxyModel, QgsProject, QgsReferencedRectangle
+from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsExtentWidget, QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
+    QVBoxLayout, QWidget,
+)
+
+from . import deps, dock_settings, paths
+from .layers import add_results
+from .runner import AlgorithmRun
+
+# task name -> algorithm id; the order is the task combo box's
+TASKS = {"Text query → heatmap": "text_query", "Label set → label map": "classify_labels",
+         "Count objects → grid": "count_objects"}
+NON_FILE_PROVIDERS = ["wms", "wcs", "arcgismapserver", "postgresraster", "virtualraster", "mdal", "xyzvectortiles"]
+
+
+class SarclipDock(QgsDockWidget):
+    """Dock panel; emits run_finished(ok, message) after each run (used by the desktop test too)."""
+
+    run_finished = pyqtSignal(bool, str)
+
+    def __init__(self, iface, parent=None):
+        super().__init__("SARCLIP", parent)
+        self.setObjectName("SarclipDock")
+        self.iface = iface
+        self.current: AlgorithmRun | None = None
+        self.install_task = None
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.addWidget(self._dependency_banner())
+        layout.addLayout(self._inputs())
+        layout.addWidget(self._advanced())
+        layout.addLayout(self._run_row())
+        layout.addStretch(1)
+        self.setWidget(body)
+        self._restore()
+        self._task_changed()
+
+    # ---- building the widgets ----
+
+    def _dependency_banner(self) -> QWidget:
+        """Shown only when torch/open_clip/... are missing: what, the exact command, and an Install button."""
+        self.banner = QWidget()
+        box = QVBoxLayout(self.banner)
+        box.setContentsMargins(0, 0, 0, 0)
+        missing = deps.missing_dependencies()
+        self.install_command = deps.install_command(missing, str(paths.dependencies_dir())) if missing else ""
+        self.banner_text = QLabel(deps.explain(missing, target=str(paths.dependencies_dir())) if missing else "")
+        self.banner_text.setWordWrap(True)
+        self.banner_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.banner_text.setStyleSheet("QLabel { background: #fff3cd; color: #664d03; padding: 6px; }")
+        self.install_button = QPushButton("Install dependencies")
+        self.install_button.clicked.connect(self._install)
+        box.addWidget(self.banner_text)
+        box.addWidget(self.install_button)
+        self.banner.setVisible(bool(missing))
+        return self.banner
+
+    def _inputs(self) -> QFormLayout:
+        form = QFormLayout()
+        self.layer_box = QgsMapLayerComboBox()
+        self.layer_box.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.layer_box.setExcludedProviders(NON_FILE_PROVIDERS)
+        self.layer_box.layerChanged.connect(self._layer_changed)
+        self.task_box = QComboBox()
+        self.task_box.addItems(list(TASKS))
+        self.task_box.currentIndexChanged.connect(self._task_changed)
+        self.query_edit = QLineEdit()
+        self.query_edit.setPlaceholderText("e.g. ship · oil tank · a bright vessel in open water")
+        self.labels_edit = QLineEdit()
+        self.labels_edit.setPlaceholderText("e.g. ship, land, open water · T72, BMP2, ZSU234, clutter")
+        self.model_widget = QgsFileWidget()
+        self.model_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.model_widget.lineEdit().setPlaceholderText("default (bundled model) · checkpoint folder · open_clip name")
+        self.output_widget = QgsFileWidget()
+        self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        for label, widget in (("SAR layer", self.layer_box), ("Task", self.task_box), ("Query", self.query_edit),
+                              ("Labels", self.labels_edit), ("Model", self.model_widget),
+                              ("Output folder", self.output_widget)):
+            form.addRow(label, widget)
+        self.form = form
+        return form
+
+    def _advanced(self) -> QWidget:
+        group = QgsCollapsibleGroupBox("Advanced")
+        group.setCollapsed(True)
+        form = QFormLayout(group)
+        self.tile_spin = _spin(QSpinBox(), 0, 8192, "model's own", " px")
+        self.overlap_spin = _spin(QDoubleSpinBox(), 0.0, 0.9, None, "", step=0.05)
+        self.resolution_spin = _spin(QDoubleSpinBox(), 0.0, 1e6, "native", "")
+        self.batch_spin = _spin(QSpinBox(), 1, 4096, None, "")
+        self.cell_spin = _spin(QDoubleSpinBox(), 0.01, 1e7, None, "")
+        self.extent_widget = QgsExtentWidget(None, QgsExtentWidget.CondensedStyle)
+        self.extent_widget.setNullValueAllowed(True, "Whole scene")
+        self.extent_widget.clear()
+        if self.iface is not None:
+            self.extent_widget.setMapCanvas(self.iface.mapCanvas())
+        for label, widget in (("Tile", self.tile_spin), ("Overlap", self.overlap_spin),
+                              ("Resolution (map units/px)", self.resolution_spin), ("Batch size", self.batch_spin),
+                              ("Cell size (map units)", self.cell_spin), ("Area of interest", self.extent_widget)):
+            form.addRow(label, widget)
+        return group
+
+    def _run_row(self) -> QVBoxLayout:
+        box = QVBoxLayout()
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run")
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 100)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        box.addLayout(buttons)
+        box.addWidget(self.progress_bar)
+        box.addWidget(self.result_label)
+        return box
+
+    # ---- state ----
+
+    def _restore(self) -> None:
+        saved = dock_settings.load()
+        self.task_box.setCurrentIndex(min(saved["task"], len(TASKS) - 1))
+        self.query_edit.setText(saved["query"])
+        self.labels_edit.setText(saved["labels"])
+        self.model_widget.setFilePath(saved["model"])
+        self.tile_spin.setValue(saved["tile"])
+        self.overlap_spin.setValue(saved["overlap"])
+        self.resolution_spin.setValue(saved["resolution"])
+        self.batch_spin.setValue(saved["batch"])
+        self.cell_spin.setValue(saved["cell_size"])
+        self.output_widget.setFilePath(saved["output_folder"] or dock_settings.default_output_folder(self.layer_box.currentLayer()))
+
+    def values(self) -> dict:
+        return {"task": self.task_box.currentIndex(), "query": self.query_edit.text().strip(),
+                "labels": self.labels_edit.text().strip(), "model": self.model_widget.filePath().strip(),
+                "tile": self.tile_spin.value(), "overlap": self.overlap_spin.value(),
+                "resolution": self.resolution_spin.value(), "batch": self.batch_spin.value(),
+                "cell_size": self.cell_spin.value(), "output_folder": self.output_widget.filePath().strip()}
+
+    def _task_changed(self) -> None:
+        """Show the query field for text queries and the label-set field otherwise."""
+        algorithm = self.algorithm()
+        for widget, shown in ((self.query_edit, algorithm == "text_query"), (self.labels_edit, algorithm != "text_query")):
+            widget.setVisible(shown)
+            self.form.labelForField(widget).setVisible(shown)
+        self.cell_spin.setEnabled(algorithm == "count_objects")
+
+    def _layer_changed(self, layer) -> None:
+        if not dock_settings.load()["output_folder"]:
+            self.output_widget.setFilePath(dock_settings.default_output_folder(layer))
+
+    def algorithm(self) -> str:
+        return TASKS[self.task_box.currentText()]
+
+    # ---- running ----
+
+    def parameters(self) -> tuple[str, dict, list[tuple[str, str, str]], list[str] | None]:
+        """(algorithm id, Processing parameters, results to load as (path, kind, name), labels)."""
+        layer = self.layer_box.currentLayer()
+        if layer is None:
+            raise ValueError("add a SAR raster layer to the project and pick it")
+        v = self.values()
+        folder = v["output_folder"] or dock_settings.default_output_folder(layer)
+        os.makedirs(folder, exist_ok=True)
+        stem = Path(layer.source()).stem
+        params = {"INPUT": layer.source(), "MODEL": v["model"], "TILE": v["tile"], "OVERLAP": v["overlap"],
+                  "RESOLUTION": v["resolution"], "BATCH": v["batch"]}
+        extent = self.extent_widget.outputExtent()
+        if self.extent_widget.isValid() and not extent.isNull() and not extent.isEmpty():
+            params["EXTENT"] = QgsReferencedRectangle(extent, self.extent_widget.outputCrs())
+        algorithm = self.algorithm()
+        if algorithm == "text_query":
+            if not v["query"]:
+                raise ValueError("type a query, e.g. ship")
+            out = dock_settings.unique_path(folder, f"{stem}_{dock_settings.slug(v['query'])}_heatmap", ".tif")
+            params.update(QUERY=v["query"], OUTPUT=out)
+            return algorithm, params, [(out, "heatmap", f"heatmap: {v['query']}")], None
+        labels = [label.strip() for label in v["labels"].split(",") if label.strip()]
+        if not labels:
+            raise ValueError("type a label set, e.g. ship, land, open water")
+        name = dock_settings.slug(v["labels"])
+        if algorithm == "classify_labels":
+            out = dock_settings.unique_path(folder, f"{stem}_{name}_labels", ".tif")
+            confidence = dock_settings.unique_path(folder, f"{stem}_{name}_confidence", ".tif")
+            params.update(LABELS=v["labels"], OUTPUT=out, OUTPUT_CONFIDENCE=confidence)
+            return algorithm, params, [(confidence, "confidence", "confidence"), (out, "labels", "label map")], labels
+        out = dock_settings.unique_path(folder, f"{stem}_{name}_counts", ".gpkg")
+        points = dock_settings.unique_path(folder, f"{stem}_{name}_peaks", ".gpkg")
+        params.update(LABELS=v["labels"], CELL_SIZE=v["cell_size"], OUTPUT=out, OUTPUT_POINTS=points)
+        return algorithm, params, [(out, "counts", "counts"), (points, "points", "peaks")], labels
+
+    def run(self) -> None:
+        """Start the selected algorithm in the background; results are added when it finishes."""
+        if self.current is not None:
+            return
+        try:
+            algorithm, params, results, labels = self.parameters()
+        except (ValueError, OSError) as exc:
+            self._show_result(False, str(exc))
+            return
+        dock_settings.save(self.values())
+        layer = self.layer_box.currentLayer()
+        self.current = AlgorithmRun(f"sarclip:{algorithm}", params, self)
+        self.current.progress.connect(lambda value: self.progress_bar.setValue(int(value)))
+        self.current.finished.connect(
+            lambda ok, outputs, error: self._finished(ok, outputs, error, results, labels, layer.name()))
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress_bar.setValue(0)
+        self.result_label.setText("running…")
+        self.current.start()
+
+    def cancel(self) -> None:
+        if self.current is not None:
+            self.result_label.setText("cancelling…")
+            self.current.cancel()
+
+    def _finished(self, ok: bool, outputs: dict, error: str, results, labels, scene_name: str) -> None:
+        self.current = None
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if not ok:
+            self.progress_bar.setValue(0)
+            self._show_result(False, error)
+            return
+        present = [item for item in results if os.path.exists(item[0])]
+        try:
+            add_results(present, f"SARCLIP — {scene_name}", labels)
+        except RuntimeError as exc:
+            self._show_result(False, str(exc))
+            return
+        self.progress_bar.setValue(100)
+        self._show_result(True, outputs.get("MESSAGE", "done"))
+
+    def _show_result(self, ok: bool, message: str) -> None:
+        self.result_label.setText(message)
+        self.result_label.setStyleSheet("" if ok else "QLabel { color: #b00020; }")
+        self.run_finished.emit(ok, message)
+
+    # ---- dependencies ----
+
+    def _install(self) -> None:
+        from .installer import start_install
+
+        self.install_button.setEnabled(False)
+        self.banner_text.setText(f"Installing in the background (see the task bar):\n{self.install_command}")
+        self.install_task = start_install(self.install_command, self._installed)
+
+    def _installed(self, ok: bool, output: str) -> None:
+        self.install_task = None
+        self.install_button.setEnabled(not ok)
+        self.banner_text.setText("Installed. Restart QGIS to use SARCLIP." if ok
+                                 else f"The install failed; run it yourself:\n{self.install_command}\n\n{output}")
+
+    def shutdown(self) -> None:
+        """Stop a running job when the plugin unloads."""
+        self.cancel()
+
+
+def _spin(widget, low, high, special: str | None, suffix: str, step: float | None = None):
+    """A spin box with a range, an optional 'special value' text at its minimum, and a suffix."""
+    widget.setRange(low, high)
+    if special:
+        widget.setSpecialValueText(special)
+    if suffix:
+        widget.setSuffix(suffix)
+    if step is not None:
+        widget.setSingleStep(step)
+    if isinstance(widget, QDoubleSpinBox):
+        widget.setDecimals(2)
+    return widget

@@ -1,0 +1,43 @@
+"""Install the engine's missing Python packages in the background (a QgsTask running pip)."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+from qgis.core import QgsApplication, QgsTask
+
+
+class InstallTask(QgsTask):
+    """Runs one install command (from deps.install_command) without freezing QGIS; keeps its output."""
+
+    def __init__(self, command: str):
+        super().__init__("SARCLIP: installing dependencies", QgsTask.CanCancel)
+        self.command = command
+        self.output = ""
+        self._process: subprocess.Popen | None = None
+
+    def run(self) -> bool:
+        try:
+            self._process = subprocess.Popen(shlex.split(self.command), stdout=subprocess.PIPE,
+                                             stderr=subprocess.STDOUT, text=True)
+        except OSError as exc:
+            self.output = f"{self.command}: {exc}"
+            return False
+        lines = []
+        for line in self._process.stdout:
+            lines.append(line)
+            if self.isCanceled():
+                self._process.terminate()
+        self._process.wait()
+        self.output = "".join(lines[-20:])
+        return self._process.returncode == 0 and not self.isCanceled()
+
+
+def start_install(command: str, on_done) -> InstallTask:
+    """Queue the install; on_done(ok, output) is called on the main thread when pip exits."""
+    task = InstallTask(command)
+    task.taskCompleted.connect(lambda: on_done(True, task.output))
+    task.taskTerminated.connect(lambda: on_done(False, task.output))
+    QgsApplication.taskManager().addTask(task)
+    return task

@@ -1,0 +1,121 @@
+"""Styling result layers from resources/styles/*.qml and adding them to the project in a group.
+
+The QML files carry the look (colour ramps, palette, opacity, classification method); the code only
+fits them to the data: the heatmap ramp to the layer's value range, the palette's names to the label
+set, the graduated classes to the count field. Call on the main thread only.
+"""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsGraduatedSymbolRenderer, QgsMapLayer, QgsPalettedRasterRenderer, QgsProcessingLayerPostProcessorInterface,
+    QgsProject, QgsRasterBandStats, QgsRasterLayer, QgsSingleBandPseudoColorRenderer, QgsVectorLayer,
+)
+
+from . import paths
+
+KINDS = ("heatmap", "confidence", "labels", "counts", "points")
+
+
+def _load_qml(layer: QgsMapLayer, kind: str) -> None:
+    message, ok = layer.loadNamedStyle(paths.style(kind))
+    if not ok:
+        raise RuntimeError(f"{paths.style(kind)}: {message}")
+
+
+def _fit_heatmap(layer: QgsRasterLayer) -> None:
+    """Stretch the QML's colour ramp over the layer's actual min..max (similarities are not 0..1)."""
+    renderer = layer.renderer()
+    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
+    if not isinstance(renderer, QgsSingleBandPseudoColorRenderer) or not stats.maximumValue > stats.minimumValue:
+        return
+    shader_function = renderer.shader().rasterShaderFunction()
+    ramp = shader_function.sourceColorRamp().clone()
+    legend = shader_function.legendSettings()
+    renderer.setClassificationMin(stats.minimumValue)
+    renderer.setClassificationMax(stats.maximumValue)
+    renderer.createShader(ramp, shader_function.colorRampType(), shader_function.classificationMode(), 5)
+    if legend is not None:
+        renderer.shader().rasterShaderFunction().setLegendSettings(legend)
+
+
+def _name_labels(layer: QgsRasterLayer, labels: list[str]) -> None:
+    """Keep the QML palette's colours for values 1..N and name them after the label set."""
+    renderer = layer.renderer()
+    if not isinstance(renderer, QgsPalettedRasterRenderer):
+        return
+    colours = [item.color for item in renderer.classes()]
+    classes = [QgsPalettedRasterRenderer.Class(value, colours[(value - 1) % len(colours)], name)
+               for value, name in enumerate(labels, start=1)]
+    layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), 1, classes))
+    layer.renderer().setOpacity(renderer.opacity())
+
+
+def count_field(layer: QgsVectorLayer, labels: list[str] | None) -> str | None:
+    """The numeric field to graduate on: the total if there is one, else the first label's count."""
+    numeric = [f.name() for f in layer.fields() if f.isNumeric()]
+    candidates = ["total", "count"] + [c for label in labels or [] for c in (f"count_{label}", label)]
+    lower = {name.lower(): name for name in numeric}
+    return next((lower[c.lower()] for c in candidates if c.lower() in lower), None)
+
+
+def _graduate_counts(layer: QgsVectorLayer, labels: list[str] | None) -> None:
+    renderer = layer.renderer()
+    field = count_field(layer, labels)
+    if not isinstance(renderer, QgsGraduatedSymbolRenderer) or field is None:
+        return
+    renderer.setClassAttribute(field)
+    renderer.updateClasses(layer, 5)
+    renderer.updateColorRamp(renderer.sourceColorRamp().clone())
+
+
+def apply_style(layer: QgsMapLayer, kind: str, labels: list[str] | None = None) -> None:
+    """Style one result layer of the given kind (see KINDS) from its QML, fitted to the data."""
+    _load_qml(layer, kind)
+    if kind == "heatmap":
+        _fit_heatmap(layer)
+    elif kind == "labels" and labels:
+        _name_labels(layer, labels)
+    elif kind == "counts":
+        _graduate_counts(layer, labels)
+    layer.triggerRepaint()
+
+
+class _StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Applies apply_style when Processing loads an output (toolbox, batch, models)."""
+
+    def __init__(self, kind: str, labels: list[str] | None):
+        super().__init__()
+        self.kind, self.labels = kind, labels
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
+        apply_style(layer, self.kind, self.labels)
+
+
+# QGIS owns post-processors but calls into the Python object: keep the wrappers alive.
+_alive: list[_StyleOnLoad] = []
+
+
+def attach_style(kind: str, labels: list[str] | None = None) -> QgsProcessingLayerPostProcessorInterface:
+    """A post-processor for QgsProcessingContext.LayerDetails that styles the layer on load."""
+    processor = _StyleOnLoad(kind, labels)
+    _alive.append(processor)
+    return processor
+
+
+def add_results(results: list[tuple[str, str, str]], group_name: str, labels: list[str] | None = None,
+                project: QgsProject | None = None) -> list[QgsMapLayer]:
+    """Load (path, kind, layer name) results, styled, into a group at the top of the layer tree."""
+    project = project or QgsProject.instance()
+    root = project.layerTreeRoot()
+    group = root.findGroup(group_name) or root.insertGroup(0, group_name)
+    added = []
+    for path, kind, name in results:
+        layer = QgsRasterLayer(path, name) if path.lower().endswith(".tif") else QgsVectorLayer(path, name, "ogr")
+        if not layer.isValid():
+            raise RuntimeError(f"{path}: QGIS cannot load this result")
+        apply_style(layer, kind, labels)
+        project.addMapLayer(layer, False)
+        group.insertLayer(0, layer)
+        added.append(layer)
+    return added

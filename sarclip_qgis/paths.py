@@ -1,0 +1,54 @@
+"""Where the plugin finds the engine, its resources and user-installed dependencies.
+
+Two layouts are supported: the source tree (sarclip_core/ and resources/ next to sarclip_qgis/) and
+the plugin zip (both in the plugin's engine/ folder, which keeps the plugin's own modules off
+sys.path), so the same code runs from git and from QGIS.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+PLUGIN_DIR = Path(__file__).resolve().parent
+PLUGIN_NAME = PLUGIN_DIR.name
+
+
+def _bundle_root() -> Path:
+    """The folder holding sarclip_core/ and resources/: engine/ in the zip, else the repository root."""
+    bundled = PLUGIN_DIR / "engine"
+    return bundled if (bundled / "sarclip_core").is_dir() else PLUGIN_DIR.parent
+
+
+RESOURCES = _bundle_root() / "resources"
+STYLES = RESOURCES / "styles"
+ICONS = RESOURCES / "icons"
+
+
+def dependencies_dir() -> Path:
+    """Folder in the QGIS profile where the install button puts torch/open_clip (`pip --target`)."""
+    from qgis.core import QgsApplication
+
+    return Path(QgsApplication.qgisSettingsDirPath()) / "python" / "sarclip_dependencies"
+
+
+def add_engine_paths() -> None:
+    """Make `import sarclip_core` find the bundled engine and the profile's installed dependencies."""
+    root = str(_bundle_root())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        deps = dependencies_dir()
+    except ImportError:  # outside QGIS (plain engine tests): nothing to add
+        return
+    if deps.is_dir() and str(deps) not in sys.path:
+        sys.path.append(str(deps))
+
+
+def style(name: str) -> str:
+    """Path of a QML style shipped in resources/styles."""
+    return str(STYLES / f"{name}.qml")
+
+
+def icon(name: str = "sarclip.svg") -> str:
+    return str(ICONS / name)
