@@ -1,0 +1,10 @@
+"""Scene inference: index a SAR scene's windows once, then heatmaps, label maps and counts from the index."""
+
+from ..errors import Cancelled, SarclipError
+from ..io import MapExtent, PixelBox
+from .api import build_index, classify_labels, count_objects, text_query
+from .index import SceneIndex
+from .settings import SceneSettings
+
+__all__ = ["Cancelled", "MapExtent", "PixelBox", "SarclipError", "SceneIndex", "SceneSettings", "build_index",
+           "classify_labels", "count_objects", "text_query"]

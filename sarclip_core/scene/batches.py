@@ -1,0 +1,100 @@
+"""Scene windows as batches of model input, read ahead in a thread so reading overlaps encoding."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Generator, Iterator, Sequence
+
+import numpy as np
+
+from ..io import Normalisation, RasterInfo, Window, WindowGrid, fit_channels, iter_tiles, open_raster, to_model_input
+
+MASK_SIDE = 32  # a window's valid mask is kept at this many cells per side: enough to draw no-data edges
+
+
+@dataclass
+class Batch:
+    """Up to batch_size windows: normalised input (B, C, T, T), their windows and coarse valid masks."""
+
+    inputs: np.ndarray
+    windows: list[Window]
+    masks: np.ndarray  # (B, MASK_SIDE, MASK_SIDE) bool over each window's data area
+
+
+def coarse_mask(valid: np.ndarray, window: Window) -> np.ndarray:
+    """The window's valid mask over its data area, reduced to MASK_SIDE^2 cells (a cell is valid if any pixel is)."""
+    data = valid[:window.data_height, :window.data_width]
+    rows = (np.arange(MASK_SIDE) * data.shape[0]) // MASK_SIDE
+    cols = (np.arange(MASK_SIDE) * data.shape[1]) // MASK_SIDE
+    return np.logical_or.reduceat(np.logical_or.reduceat(data, rows, axis=0), cols, axis=1)
+
+
+def read_batches(info: RasterInfo, grid: WindowGrid, norm: Normalisation, channels: Sequence[int],
+                 batch_size: int) -> Generator[Batch, None, None]:
+    """Batches of windows in grid order; windows with no valid pixel are skipped (io.iter_tiles).
+
+    `channels` are the channel counts to fit in turn, e.g. (model's SAR channels, encoder's input
+    channels): the same mapping read_chip and AnyReader apply to a chip.
+    """
+    inputs, windows, masks = [], [], []
+    with open_raster(info.path) as ds:
+        for window, data, valid in iter_tiles(ds, info, grid):
+            chip = to_model_input(data, valid, info.value_kind, norm)
+            for count in channels:
+                chip = fit_channels(chip, count)
+            inputs.append(chip)
+            windows.append(window)
+            masks.append(coarse_mask(valid, window))
+            if len(inputs) == batch_size:
+                yield Batch(np.stack(inputs), windows, np.stack(masks))
+                inputs, windows, masks = [], [], []
+    if inputs:
+        yield Batch(np.stack(inputs), windows, np.stack(masks))
+
+
+def prefetch(batches: Generator[Batch, None, None], depth: int = 2) -> Iterator[Batch]:
+    """Iterate `batches` from a worker thread, at most `depth` batches ahead (so memory stays bounded).
+
+    GDAL reads and most numpy work release the GIL, so the next batch is read while torch encodes.
+    Closing the generator (cancel, error) stops the worker at its next batch.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        items.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as error:  # handed to the consumer, which re-raises it in its own thread
+            items.put(error)
+        finally:
+            batches.close()  # closes the raster in the thread that opened it
+
+    worker = threading.Thread(target=work, name="sarclip-scene-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)

@@ -1,0 +1,134 @@
+"""Output files of a query, written atomically as a set: all appear complete, or none is left behind."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+import rasterio
+from matplotlib import colormaps
+from rasterio.enums import Resampling
+from rasterio.windows import Window as RioWindow
+
+from ..errors import RasterError
+from ..io import BlendedWriter, OutputGrid
+from ..io.writer import FINAL_BLOCK, _writable, overview_levels
+
+
+class Writer(Protocol):
+    path: Path
+
+    def close(self) -> Path: ...
+
+    def abort(self) -> None: ...
+
+
+def temporary_path(path: Path) -> Path:
+    """A hidden name beside `path` for building it before the rename."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+
+
+def check_output(path: str | os.PathLike) -> Path:
+    """An output path whose folder exists and is writable (checked before any work is done)."""
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise RasterError(folder, "output folder does not exist")
+    if not _writable(folder):
+        raise RasterError(folder, "output folder is not writable")
+    return path
+
+
+class OutputSet:
+    """Writers that commit together: on success each is closed (renamed into place); on any error,
+    outputs already committed by this set are removed and the others aborted.
+
+    Writers are closed last-opened first, because each BlendedWriter holds a nested GDAL environment.
+    """
+
+    def __init__(self) -> None:
+        self.writers: list[Writer] = []
+
+    def add(self, writer):
+        self.writers.append(writer)
+        return writer
+
+    def __enter__(self) -> "OutputSet":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        pending = self.writers[::-1]
+        if exc_type is not None:
+            for writer in pending:
+                writer.abort()
+            return
+        done: list[Path] = []
+        try:
+            for writer in pending:
+                done.append(writer.close())
+        except BaseException:
+            for path in done:
+                path.unlink(missing_ok=True)
+            for writer in pending[len(done) + 1:]:
+                writer.abort()
+            raise
+
+
+def float_writer(path: Path, grid: OutputGrid, band_names: Sequence[str]) -> BlendedWriter:
+    """An entered BlendedWriter for float32 maps (NaN where no data)."""
+    return BlendedWriter(path, grid, bands=len(band_names), band_names=list(band_names)).__enter__()
+
+
+class CategoryWriter:
+    """A label map: uint8 (or uint16) GeoTIFF, 1..N = labels, 0 = no data, names in band metadata and a palette."""
+
+    def __init__(self, path: Path, grid: OutputGrid, names: Sequence[str]):
+        self.path, self.grid, self.names = Path(path), grid, list(names)
+        self.dtype = "uint8" if len(self.names) < 255 else "uint16"
+        self._tmp = temporary_path(self.path)
+        try:
+            self._ds = rasterio.open(
+                self._tmp, "w", driver="GTiff", width=grid.width, height=grid.height, count=1, dtype=self.dtype,
+                nodata=0, crs=grid.crs, transform=rasterio.Affine(*grid.transform), tiled=True,
+                blockxsize=FINAL_BLOCK, blockysize=FINAL_BLOCK, compress="deflate")
+        except Exception as error:
+            raise RasterError(self.path.parent, f"cannot create files here ({error})") from None
+
+    def write(self, row0: int, col0: int, labels: np.ndarray) -> None:
+        self._ds.write(labels.astype(self.dtype)[None], window=RioWindow(col0, row0, labels.shape[1], labels.shape[0]))
+
+    def close(self) -> Path:
+        try:
+            self._ds.set_band_description(1, "label")
+            self._ds.update_tags(1, **{f"LABEL_{i}": name for i, name in enumerate(self.names, start=1)},
+                                 LABELS=", ".join(self.names))
+            if self.dtype == "uint8":
+                self._ds.write_colormap(1, palette(len(self.names)))
+            self._ds.close()
+            levels = overview_levels(self.grid.width, self.grid.height)
+            if levels:
+                with rasterio.open(self._tmp, "r+") as ds:
+                    ds.build_overviews(levels, Resampling.mode)
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        return self.path
+
+    def abort(self) -> None:
+        if not self._ds.closed:
+            self._ds.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def palette(count: int) -> dict[int, tuple[int, int, int, int]]:
+    """Distinct colours for labels 1..count (tab10/tab20), transparent 0 for no data."""
+    cmap = colormaps["tab10" if count <= 10 else "tab20"]
+    colours = {0: (0, 0, 0, 0)}
+    for i in range(1, count + 1):
+        r, g, b, _ = cmap((i - 1) % cmap.N)
+        colours[i] = (int(r * 255), int(g * 255), int(b * 255), 255)
+    return colours

@@ -1,0 +1,59 @@
+"""PNG quick-looks of output maps (matplotlib, Agg): a colour bar for scores, a legend for label maps."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display, no Qt: the engine must not touch a GUI toolkit
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import numpy as np  # noqa: E402
+import rasterio  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from rasterio.enums import Resampling  # noqa: E402
+
+from .outputs import palette, temporary_path  # noqa: E402
+
+MAX_SIDE = 1024  # pixels of the map drawn: a decimated read, so memory does not grow with the scene
+
+
+def _read_preview(path: Path, categorical: bool) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    with rasterio.open(path) as ds:
+        step = max(1.0, max(ds.width, ds.height) / MAX_SIDE)
+        shape = (max(1, round(ds.height / step)), max(1, round(ds.width / step)))
+        data = ds.read(1, out_shape=shape, resampling=Resampling.nearest if categorical else Resampling.average,
+                       masked=True)
+        left, bottom, right, top = ds.bounds
+    return data, (left, right, bottom, top)
+
+
+def write_quicklook(raster: Path, png: Path, title: str, labels: Sequence[str] | None = None) -> Path:
+    """Draw band 1 of `raster` into `png` (atomically): a colour bar, or a legend when `labels` name categories."""
+    data, extent = _read_preview(raster, labels is not None)
+    figure, axes = plt.subplots(figsize=(8, 6.5), dpi=100)
+    try:
+        if labels is None:
+            image = axes.imshow(data.astype(float).filled(np.nan), cmap="viridis", extent=extent, interpolation="nearest")
+            figure.colorbar(image, ax=axes, shrink=0.8, label="score")
+        else:
+            colours = palette(len(labels))
+            cmap = ListedColormap([np.array(colours[i]) / 255 for i in range(len(labels) + 1)])
+            axes.imshow(data.filled(0), cmap=cmap, vmin=-0.5, vmax=len(labels) + 0.5, extent=extent,
+                        interpolation="nearest")
+            axes.legend(handles=[Patch(color=np.array(colours[i + 1]) / 255, label=name) for i, name in enumerate(labels)],
+                        loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+        axes.set_title(title, fontsize="medium")
+        axes.tick_params(labelsize="x-small")
+        tmp = temporary_path(png)
+        try:
+            figure.savefig(tmp, format="png", bbox_inches="tight")
+            os.replace(tmp, png)
+        finally:
+            tmp.unlink(missing_ok=True)
+    finally:
+        plt.close(figure)
+    return png

@@ -1,0 +1,67 @@
+"""What a scene run is asked to do: window size, overlap, ground resolution, batch, AOI, where indexes live."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import SarclipError
+from ..io import MapExtent, PixelBox, RasterInfo, WindowGrid, make_grid
+
+OUTPUT_PIXELS_PER_STRIDE = 8  # the map carries one value per window stride; 8 px per stride draws it smoothly
+
+
+@dataclass(frozen=True)
+class SceneSettings:
+    """User settings shared by indexing and every query (the plugin's and the CLI's options).
+
+    tile: window size in pixels (None: the model's native input size, e.g. 128).
+    overlap: between neighbouring windows, a fraction of the tile (< 1) or pixels (>= 1).
+    resolution: ground resolution of a window pixel in map units (None: the scene's own pixels).
+    aoi: only this part of the scene, in pixels or as a map extent.
+    index_dir: where scene indexes are cached (None: $SARCLIP_CACHE/index or ~/.cache/sarclip/index).
+    output_factor: source pixels per output pixel (None: about 8 output pixels per window stride,
+    since a map holds one value per window; 1 gives full resolution).
+    """
+
+    tile: int | None = None
+    overlap: float = 0.5
+    resolution: float | None = None
+    batch_size: int = 64
+    aoi: PixelBox | MapExtent | None = None
+    index_dir: str | Path | None = None
+    output_factor: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.tile is not None and (isinstance(self.tile, bool) or int(self.tile) != self.tile or self.tile < 8):
+            raise SarclipError(f"tile must be a whole number of pixels >= 8, got {self.tile!r}")
+        if self.batch_size < 1:
+            raise SarclipError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.output_factor is not None and self.output_factor < 1:
+            raise SarclipError(f"output factor must be at least 1, got {self.output_factor}")
+
+    def grid(self, info: RasterInfo, native_tile: int) -> WindowGrid:
+        """The scene's windows for these settings (the tile defaults to the model's native size)."""
+        return make_grid(info, self.tile or native_tile, self.overlap, self.resolution, self.aoi)
+
+    def factor(self, grid: WindowGrid) -> int:
+        """Source pixels per output pixel for maps made from `grid`."""
+        if self.output_factor is not None:
+            return int(self.output_factor)
+        stride_px = grid.stride * min(grid.scale_x, grid.scale_y)
+        return max(1, int(stride_px // OUTPUT_PIXELS_PER_STRIDE))
+
+    def cache_dir(self) -> Path:
+        """The folder scene indexes are kept in, created if needed."""
+        if self.index_dir is not None:
+            folder = Path(self.index_dir)
+        elif os.environ.get("SARCLIP_CACHE"):
+            folder = Path(os.environ["SARCLIP_CACHE"]) / "index"
+        else:
+            folder = Path.home() / ".cache" / "sarclip" / "index"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SarclipError(f"{folder}: cannot create the scene index folder ({error.strerror})") from None
+        return folder
