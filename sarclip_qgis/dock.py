@@ -213,12 +213,13 @@ class SarclipDock(QgsDockWidget):
             return
         try:
             algorithm, params, results, labels = self.parameters()
-        except (ValueError, OSError) as exc:
+            run = AlgorithmRun(f"sarclip:{algorithm}", params, self)
+        except (ValueError, OSError, RuntimeError) as exc:
             self._show_result(False, str(exc))
             return
         dock_settings.save(self.values())
         layer = self.layer_box.currentLayer()
-        self.current = AlgorithmRun(f"sarclip:{algorithm}", params, self)
+        self.current = run
         self.current.progress.connect(lambda value: self.progress_bar.setValue(int(value)))
         self.current.finished.connect(
             lambda ok, outputs, error: self._finished(ok, outputs, error, results, labels, layer.name()))

@@ -8,7 +8,7 @@ set, the graduated classes to the count field. Call on the main thread only.
 from __future__ import annotations
 
 from qgis.core import (
-    QgsGraduatedSymbolRenderer, QgsMapLayer, QgsPalettedRasterRenderer, QgsProcessingLayerPostProcessorInterface,
+    QgsColorRampLegendNodeSettings, QgsGraduatedSymbolRenderer, QgsMapLayer, QgsPalettedRasterRenderer, QgsProcessingLayerPostProcessorInterface,
     QgsProject, QgsRasterBandStats, QgsRasterLayer, QgsSingleBandPseudoColorRenderer, QgsVectorLayer,
 )
 
@@ -31,7 +31,8 @@ def _fit_heatmap(layer: QgsRasterLayer) -> None:
         return
     shader_function = renderer.shader().rasterShaderFunction()
     ramp = shader_function.sourceColorRamp().clone()
-    legend = shader_function.legendSettings()
+    legend = shader_function.legendSettings()  # owned by the old shader: copy before replacing it
+    legend = QgsColorRampLegendNodeSettings(legend) if legend is not None else None
     renderer.setClassificationMin(stats.minimumValue)
     renderer.setClassificationMax(stats.maximumValue)
     renderer.createShader(ramp, shader_function.colorRampType(), shader_function.classificationMode(), 5)

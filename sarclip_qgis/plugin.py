@@ -28,8 +28,9 @@ class SarclipPlugin:
 
     def initProcessing(self) -> None:  # noqa: N802 - QGIS API
         if self.provider is None:
-            self.provider = SarclipProvider()
-            QgsApplication.processingRegistry().addProvider(self.provider)
+            provider = SarclipProvider()
+            # the registry takes ownership; it refuses (and deletes) a duplicate id
+            self.provider = provider if QgsApplication.processingRegistry().addProvider(provider) else None
 
     def initGui(self) -> None:  # noqa: N802 - QGIS API
         self.initProcessing()

@@ -1,0 +1,170 @@
+"""The plugin shell in a real QgsApplication: provider, toolbar/dock wiring, dock parameters, styles, zip layout."""
+
+from __future__ import annotations
+
+import uuid
+import zipfile
+
+import numpy as np
+import pytest
+
+qgis_core = pytest.importorskip("qgis.core")
+
+from conftest import ROOT, write_raster  # noqa: E402
+from qgis_plugin_helpers import sarclip_provider, small_scene  # noqa: E402,F401
+
+from sarclip_qgis import layers  # noqa: E402
+
+ALGORITHMS = {"sarclip:text_query", "sarclip:classify_labels", "sarclip:count_objects", "sarclip:build_index"}
+
+
+def test_provider_registers_the_four_algorithms(sarclip_provider):
+    registry = qgis_core.QgsApplication.processingRegistry()
+    assert registry.providerById("sarclip").name() == "SARCLIP"
+    assert {a.id() for a in registry.providerById("sarclip").algorithms()} == ALGORITHMS
+    query = registry.algorithmById("sarclip:text_query")
+    names = [p.name() for p in query.parameterDefinitions()]
+    assert names[:2] == ["INPUT", "QUERY"] and {"MODEL", "EXTENT", "TILE", "OVERLAP", "RESOLUTION", "BATCH",
+                                                 "INDEX_FOLDER", "OUTPUT"} <= set(names)
+    advanced = {p.name() for p in query.parameterDefinitions()
+                if p.flags() & qgis_core.QgsProcessingParameterDefinition.FlagAdvanced}
+    assert advanced == {"TILE", "OVERLAP", "RESOLUTION", "BATCH", "INDEX_FOLDER"}
+    count = registry.algorithmById("sarclip:count_objects")
+    assert {"LABELS", "CELL_SIZE", "OUTPUT", "OUTPUT_POINTS"} <= {p.name() for p in count.parameterDefinitions()}
+    assert registry.algorithmById("sarclip:classify_labels").parameterDefinition("OUTPUT_CONFIDENCE") is not None
+    assert sarclip_provider.supportedOutputRasterLayerExtensions() == ["tif"]
+
+
+def test_plugin_registers_provider_toolbar_and_opens_the_dock(qgis_iface, qgis_processing):
+    from sarclip_qgis import classFactory
+
+    registry = qgis_core.QgsApplication.processingRegistry()
+    plugin = classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        assert registry.providerById("sarclip") is not None
+        assert plugin.toolbar is not None and plugin.panel_action in plugin.toolbar.actions()
+        assert [a.text() for a in plugin.algorithm_actions][0] == "Text query heatmap…"
+        plugin.panel_action.setChecked(True)
+        assert plugin.dock is not None and plugin.dock.objectName() == "SarclipDock"
+    finally:
+        plugin.unload()
+    assert registry.providerById("sarclip") is None and plugin.dock is None
+
+
+@pytest.fixture
+def dock(qgis_iface, qgis_new_project, tmp_path, monkeypatch):
+    from sarclip_qgis import dock_settings
+    from sarclip_qgis.dock import SarclipDock
+
+    prefix = f"SARCLIP-test-{uuid.uuid4().hex}"
+    monkeypatch.setattr(dock_settings, "PREFIX", prefix + "/")
+    widget = SarclipDock(qgis_iface)
+    yield widget
+    widget.deleteLater()
+    qgis_core.QgsSettings().remove(prefix)
+
+
+def test_dock_builds_processing_parameters_for_each_task(dock, small_scene, tmp_path, qgis_new_project):
+    layer = qgis_core.QgsRasterLayer(str(small_scene), "scene")
+    qgis_new_project.addMapLayer(layer)
+    dock.layer_box.setLayer(layer)
+    dock.output_widget.setFilePath(str(tmp_path / "out"))
+    dock.query_edit.setText("bright ship")
+    algorithm, params, results, labels = dock.parameters()
+    assert algorithm == "text_query" and params["QUERY"] == "bright ship" and params["INPUT"] == str(small_scene)
+    assert params["OUTPUT"] == str(tmp_path / "out" / "scene_db_bright-ship_heatmap.tif")
+    assert results == [(params["OUTPUT"], "heatmap", "heatmap: bright ship")] and "EXTENT" not in params
+    (tmp_path / "out" / "scene_db_bright-ship_heatmap.tif").write_bytes(b"")  # taken: the next run is numbered
+    assert dock.parameters()[1]["OUTPUT"].endswith("scene_db_bright-ship_heatmap_2.tif")
+
+    dock.task_box.setCurrentIndex(1)
+    dock.labels_edit.setText(" ship, land ,, open water")
+    algorithm, params, results, labels = dock.parameters()
+    assert algorithm == "classify_labels" and labels == ["ship", "land", "open water"]
+    assert {kind for _, kind, _ in results} == {"labels", "confidence"} and params["OUTPUT_CONFIDENCE"].endswith(".tif")
+
+    dock.task_box.setCurrentIndex(2)
+    dock.cell_spin.setValue(500)
+    algorithm, params, _, _ = dock.parameters()
+    assert algorithm == "count_objects" and params["CELL_SIZE"] == 500 and params["OUTPUT"].endswith("_counts.gpkg")
+
+
+def test_dock_explains_missing_input_and_remembers_settings(dock, qgis_iface, qgis_new_project, small_scene):
+    from sarclip_qgis.dock import SarclipDock
+
+    messages = []
+    dock.run_finished.connect(lambda ok, message: messages.append((ok, message)))
+    dock.run()
+    assert messages == [(False, "add a SAR raster layer to the project and pick it")]
+    layer = qgis_core.QgsRasterLayer(str(small_scene), "scene")
+    qgis_new_project.addMapLayer(layer)
+    dock.layer_box.setLayer(layer)
+    dock.run()
+    assert messages[-1] == (False, "type a query, e.g. ship") and dock.result_label.text() == "type a query, e.g. ship"
+
+    from sarclip_qgis import dock_settings
+
+    dock.query_edit.setText("oil tank")
+    dock.batch_spin.setValue(16)
+    dock_settings.save(dock.values())
+    again = SarclipDock(qgis_iface)
+    assert again.query_edit.text() == "oil tank" and again.batch_spin.value() == 16
+    again.deleteLater()
+
+
+def test_default_output_folder_is_next_to_the_scene_when_the_project_is_unsaved(small_scene, qgis_new_project):
+    from sarclip_qgis.dock_settings import default_output_folder
+
+    layer = qgis_core.QgsRasterLayer(str(small_scene), "scene")
+    assert default_output_folder(layer) == str(small_scene.parent / "sarclip_outputs")
+
+
+def test_styles_fit_the_data(tmp_path):
+    heat = write_raster(tmp_path / "heat.tif", np.linspace(0.1, 0.3, 64, dtype=np.float32).reshape(8, 8))
+    layer = qgis_core.QgsRasterLayer(str(heat), "heat")
+    layers.apply_style(layer, "heatmap")
+    renderer = layer.renderer()
+    assert isinstance(renderer, qgis_core.QgsSingleBandPseudoColorRenderer)
+    assert (renderer.classificationMin(), renderer.classificationMax()) == pytest.approx((0.1, 0.3))
+    assert len(renderer.legendSymbologyItems()) >= 2
+
+    labels = write_raster(tmp_path / "labels.tif", (np.arange(64) % 3 + 1).astype(np.uint8).reshape(8, 8))
+    layer = qgis_core.QgsRasterLayer(str(labels), "labels")
+    layers.apply_style(layer, "labels", ["ship", "land", "water"])
+    assert [(c.value, c.label) for c in layer.renderer().classes()] == [(1, "ship"), (2, "land"), (3, "water")]
+
+    grid = qgis_core.QgsVectorLayer("Polygon?crs=EPSG:32631&field=cell:integer&field=ship:double", "g", "memory")
+    for i, value in enumerate([0.0, 1.0, 4.0, 9.0, 2.0, 7.0]):
+        feature = qgis_core.QgsFeature(grid.fields())
+        feature.setAttributes([i, value])
+        feature.setGeometry(qgis_core.QgsGeometry.fromRect(qgis_core.QgsRectangle(i, 0, i + 1, 1)))
+        grid.dataProvider().addFeature(feature)
+    layers.apply_style(grid, "counts", ["ship"])
+    renderer = grid.renderer()
+    assert isinstance(renderer, qgis_core.QgsGraduatedSymbolRenderer) and renderer.classAttribute() == "ship"
+    assert renderer.ranges()[-1].upperValue() == pytest.approx(9.0)
+
+
+def test_package_zip_has_one_plugin_folder_and_nothing_cached(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
+    package = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(package)
+    target = package.build(tmp_path)
+    assert target.name == f"sarclip_qgis-{package.version()}.zip"
+    names = zipfile.ZipFile(target).namelist()
+    assert {name.split("/")[0] for name in names} == {"sarclip_qgis"}
+    for required in ("metadata.txt", "__init__.py", "algorithms/provider.py", "engine/sarclip_core/__init__.py",
+                     "engine/resources/styles/heatmap.qml", "engine/resources/icons/sarclip.svg"):
+        assert f"sarclip_qgis/{required}" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    metadata = zipfile.ZipFile(target).read("sarclip_qgis/metadata.txt").decode()
+    for field in ("name", "qgisMinimumVersion=3.22", "description", "about", "version", "author", "email",
+                  "repository", "tracker", "category=Raster", "hasProcessingProvider=yes", "icon"):
+        assert f"\n{field}" in metadata or metadata.startswith(field)
+    icon = next(line.split("=", 1)[1] for line in metadata.splitlines() if line.startswith("icon="))
+    assert f"sarclip_qgis/{icon}" in names
+    if (ROOT / "resources" / "models" / "sarclip-tiny").is_dir():
+        assert any(n.startswith("sarclip_qgis/engine/resources/models/sarclip-tiny/") for n in names)
