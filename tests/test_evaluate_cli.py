@@ -57,10 +57,11 @@ tasks:
     assert (tmp_path / "out" / "05-counting-model-1.png").is_file()
 
 
-def test_json_config_paths_are_relative_to_the_file(checkpoint_dir, train_folder, capsys):
+def test_json_config_paths_and_model_are_relative_to_the_file(checkpoint_dir, train_folder, capsys):
     config = train_folder.parent / "eval.json"
-    config.write_text(json.dumps({"tasks": [{"task": "zeroshot", "data": train_folder.name}]}))
-    assert main(["all", "--config", str(config), "--model", str(checkpoint_dir), "--quiet"]) == 0
+    (config.parent / "model").symlink_to(checkpoint_dir)
+    config.write_text(json.dumps({"model": "model", "tasks": [{"task": "zeroshot", "data": train_folder.name}]}))
+    assert main(["all", "--config", str(config), "--quiet"]) == 0
     assert "zeroshot  top1" in capsys.readouterr().out
 
 

@@ -76,31 +76,34 @@ def write_report(directory: str | os.PathLike, runs: list[TaskRun], models: dict
     header = ["task", "metric", "model"] + (["baseline"] if "baseline" in models else [])
     lines = ["# SARCLIP evaluation", ""]
     lines += [f"- {role}: {text}" for role, text in models.items()]
-    lines += [f"- run: {time.strftime('%Y-%m-%d %H:%M')}, {seconds:.1f} s in all", "", "## Main table", "",
-              *_markdown_table(header, main_table(runs))]
+    lines += [f"- run: {time.strftime('%Y-%m-%d %H:%M')}, {seconds:.1f} s in all (a task's time includes encoding "
+              f"only the images no earlier task of the run embedded)",
+              "- metrics are percentages, except MAE (objects); ± is the spread over trials", "",
+              "## Main table", "", *_markdown_table(header, main_table(runs))]
     for number, run in enumerate(runs, 1):
         lines += ["", f"## {number}. {run.name}", ""]
         for role, result in (("model", run.result), ("baseline", run.baseline)):
             if result is not None:
                 lines += _details(directory, f"{number:02d}-{run.name}-{role}", role, result)
         if run.name == "fewshot":
-            lines += ["", f"![few-shot accuracy]({_fewshot_plot(directory / f'{number:02d}-fewshot.png', run).name})"]
-    return _write_text(directory / "report.md", "\n".join(lines) + "\n")
+            lines += [f"![few-shot accuracy]({_fewshot_plot(directory / f'{number:02d}-fewshot.png', run).name})"]
+    return _write_text(directory / "report.md", "\n".join(lines).rstrip() + "\n")
 
 
 def _details(directory: Path, stem: str, role: str, result: TaskResult) -> list[str]:
     lines = [f"**{role}** `{result.model}`: data {result.data}; {result.images} images; {result.seconds:.1f} s; "
-             f"{len(result.problems)} problem(s) (unreadable images skipped, annotation problems)", ""]
-    lines += [f"- {problem}" for problem in result.problems[:MAX_PROBLEMS_LISTED]]
+             f"problems (skipped images, annotations): {len(result.problems)}", ""]
+    listed = [f"- {problem}" for problem in result.problems[:MAX_PROBLEMS_LISTED]]
     if len(result.problems) > MAX_PROBLEMS_LISTED:
-        lines.append(f"- ... and {len(result.problems) - MAX_PROBLEMS_LISTED} more")
+        listed.append(f"- ... and {len(result.problems) - MAX_PROBLEMS_LISTED} more")
+    lines += listed + [""] * bool(listed)
     if result.table:
         columns = list(result.table[0])
-        lines += ["", *_markdown_table(columns, [[_cell(row[c]) for c in columns] for row in result.table])]
+        lines += [*_markdown_table(columns, [[_cell(row[c]) for c in columns] for row in result.table]), ""]
     for index, confusion in enumerate(result.confusions):
         png = _confusion_plot(directory / f"{stem}-{index}.png", confusion, f"{role}: {result.model}")
-        lines += ["", f"![{confusion.title}]({png.name})"]
-    return lines + [""]
+        lines += [f"![{confusion.title}]({png.name})", ""]
+    return lines
 
 
 def _cell(value: Any) -> str:

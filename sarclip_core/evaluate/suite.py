@@ -94,7 +94,7 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
           - {task: fewshot, data: mstar/test, shots: [1, 5], trials: 3}
           - {task: counting, format: jsonl, data: scenes.jsonl}
 
-    Relative paths in tasks are relative to the config file.
+    Relative paths in tasks, and a model or baseline that is a folder beside the config, are relative to it.
     """
     path = Path(path)
     try:
@@ -116,7 +116,9 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
             if isinstance(options.get(key), str):
                 options[key] = str(path.parent / options[key])
         tasks.append((str(entry["task"]), options))
-    return {**config, "tasks": tasks}
+    models = {key: str(path.parent / config[key]) for key in ("model", "baseline")
+              if isinstance(config.get(key), str) and (path.parent / config[key]).is_dir()}
+    return {**config, **models, "tasks": tasks}
 
 
 def _task(name: str) -> Callable[..., TaskResult]:
