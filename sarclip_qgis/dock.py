@@ -172,47 +172,47 @@ class SarclipDock(QgsDockWidget):
 
     # ---- running ----
 
-    def parameters(self) -> tuple[str, dict, list[tuple[str, str, str]], list[str] | None]:
-        """(algorithm id, Processing parameters, results to load as (path, kind, name), labels)."""
+    def parameters(self) -> tuple[str, dict, list[tuple[str, str, str]]]:
+        """(algorithm id, Processing parameters, results to load as (path, kind, layer name)).
+
+        Queries and label sets are checked by the engine, so the panel and the toolbox say the same.
+        """
         layer = self.layer_box.currentLayer()
         if layer is None:
             raise ValueError("add a SAR raster layer to the project and pick it")
         v = self.values()
         folder = v["output_folder"] or dock_settings.default_output_folder(layer)
         os.makedirs(folder, exist_ok=True)
-        stem = Path(layer.source()).stem
         params = {"INPUT": layer.source(), "MODEL": v["model"], "TILE": v["tile"], "OVERLAP": v["overlap"],
                   "RESOLUTION": v["resolution"], "BATCH": v["batch"]}
         extent = self.extent_widget.outputExtent()
         if self.extent_widget.isValid() and not extent.isNull() and not extent.isEmpty():
             params["EXTENT"] = QgsReferencedRectangle(extent, self.extent_widget.outputCrs())
         algorithm = self.algorithm()
+        text = v["query"] if algorithm == "text_query" else v["labels"]
+        stem = f"{Path(layer.source()).stem}_{dock_settings.slug(text)}"
+
+        def path(kind: str, suffix: str) -> str:
+            return dock_settings.unique_path(folder, f"{stem}_{kind}", suffix)
+
         if algorithm == "text_query":
-            if not v["query"]:
-                raise ValueError("type a query, e.g. ship")
-            out = dock_settings.unique_path(folder, f"{stem}_{dock_settings.slug(v['query'])}_heatmap", ".tif")
+            out = path("heatmap", ".tif")
             params.update(QUERY=v["query"], OUTPUT=out)
-            return algorithm, params, [(out, "heatmap", f"heatmap: {v['query']}")], None
-        labels = [label.strip() for label in v["labels"].split(",") if label.strip()]
-        if not labels:
-            raise ValueError("type a label set, e.g. ship, land, open water")
-        name = dock_settings.slug(v["labels"])
+            return algorithm, params, [(out, "heatmap", f"heatmap: {v['query']}")]
         if algorithm == "classify_labels":
-            out = dock_settings.unique_path(folder, f"{stem}_{name}_labels", ".tif")
-            confidence = dock_settings.unique_path(folder, f"{stem}_{name}_confidence", ".tif")
+            out, confidence = path("labels", ".tif"), path("confidence", ".tif")
             params.update(LABELS=v["labels"], OUTPUT=out, OUTPUT_CONFIDENCE=confidence)
-            return algorithm, params, [(confidence, "confidence", "confidence"), (out, "labels", "label map")], labels
-        out = dock_settings.unique_path(folder, f"{stem}_{name}_counts", ".gpkg")
-        points = dock_settings.unique_path(folder, f"{stem}_{name}_peaks", ".gpkg")
+            return algorithm, params, [(confidence, "confidence", "confidence"), (out, "labels", "label map")]
+        out, points = path("counts", ".gpkg"), path("peaks", ".gpkg")
         params.update(LABELS=v["labels"], CELL_SIZE=v["cell_size"], OUTPUT=out, OUTPUT_POINTS=points)
-        return algorithm, params, [(out, "counts", "counts"), (points, "points", "peaks")], labels
+        return algorithm, params, [(out, "counts", f"counts: {v['labels']}"), (points, "points", "peaks")]
 
     def run(self) -> None:
         """Start the selected algorithm in the background; results are added when it finishes."""
         if self.current is not None:
             return
         try:
-            algorithm, params, results, labels = self.parameters()
+            algorithm, params, results = self.parameters()
             run = AlgorithmRun(f"sarclip:{algorithm}", params, self)
         except (ValueError, OSError, RuntimeError) as exc:
             self._show_result(False, str(exc))
@@ -222,7 +222,7 @@ class SarclipDock(QgsDockWidget):
         self.current = run
         self.current.progress.connect(lambda value: self.progress_bar.setValue(int(value)))
         self.current.finished.connect(
-            lambda ok, outputs, error: self._finished(ok, outputs, error, results, labels, layer.name()))
+            lambda ok, outputs, error: self._finished(ok, outputs, error, results, layer.name()))
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress_bar.setValue(0)
@@ -234,7 +234,7 @@ class SarclipDock(QgsDockWidget):
             self.result_label.setText("cancelling…")
             self.current.cancel()
 
-    def _finished(self, ok: bool, outputs: dict, error: str, results, labels, scene_name: str) -> None:
+    def _finished(self, ok: bool, outputs: dict, error: str, results, scene_name: str) -> None:
         self.current = None
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -243,6 +243,7 @@ class SarclipDock(QgsDockWidget):
             self._show_result(False, error)
             return
         present = [item for item in results if os.path.exists(item[0])]
+        labels = outputs["LABELS"].split(",") if outputs.get("LABELS") else None  # as the engine parsed them
         try:
             add_results(present, f"SARCLIP — {scene_name}", labels)
         except RuntimeError as exc:

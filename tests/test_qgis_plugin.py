@@ -71,7 +71,7 @@ def test_dock_builds_processing_parameters_for_each_task(dock, small_scene, tmp_
     dock.layer_box.setLayer(layer)
     dock.output_widget.setFilePath(str(tmp_path / "out"))
     dock.query_edit.setText("bright ship")
-    algorithm, params, results, labels = dock.parameters()
+    algorithm, params, results = dock.parameters()
     assert algorithm == "text_query" and params["QUERY"] == "bright ship" and params["INPUT"] == str(small_scene)
     assert params["OUTPUT"] == str(tmp_path / "out" / "scene_db_bright-ship_heatmap.tif")
     assert results == [(params["OUTPUT"], "heatmap", "heatmap: bright ship")] and "EXTENT" not in params
@@ -79,31 +79,27 @@ def test_dock_builds_processing_parameters_for_each_task(dock, small_scene, tmp_
     assert dock.parameters()[1]["OUTPUT"].endswith("scene_db_bright-ship_heatmap_2.tif")
 
     dock.task_box.setCurrentIndex(1)
-    dock.labels_edit.setText(" ship, land ,, open water")
-    algorithm, params, results, labels = dock.parameters()
-    assert algorithm == "classify_labels" and labels == ["ship", "land", "open water"]
+    assert dock.labels_edit.isVisibleTo(dock) and not dock.query_edit.isVisibleTo(dock)
+    dock.labels_edit.setText(" ship, land, open water")
+    algorithm, params, results = dock.parameters()
+    assert algorithm == "classify_labels" and params["LABELS"] == "ship, land, open water"
     assert {kind for _, kind, _ in results} == {"labels", "confidence"} and params["OUTPUT_CONFIDENCE"].endswith(".tif")
 
     dock.task_box.setCurrentIndex(2)
     dock.cell_spin.setValue(500)
-    algorithm, params, _, _ = dock.parameters()
+    algorithm, params, _ = dock.parameters()
     assert algorithm == "count_objects" and params["CELL_SIZE"] == 500 and params["OUTPUT"].endswith("_counts.gpkg")
 
 
-def test_dock_explains_missing_input_and_remembers_settings(dock, qgis_iface, qgis_new_project, small_scene):
+def test_dock_explains_missing_input_and_remembers_settings(dock, qgis_iface, small_scene):
+    from sarclip_qgis import dock_settings
     from sarclip_qgis.dock import SarclipDock
 
     messages = []
     dock.run_finished.connect(lambda ok, message: messages.append((ok, message)))
     dock.run()
     assert messages == [(False, "add a SAR raster layer to the project and pick it")]
-    layer = qgis_core.QgsRasterLayer(str(small_scene), "scene")
-    qgis_new_project.addMapLayer(layer)
-    dock.layer_box.setLayer(layer)
-    dock.run()
-    assert messages[-1] == (False, "type a query, e.g. ship") and dock.result_label.text() == "type a query, e.g. ship"
-
-    from sarclip_qgis import dock_settings
+    assert dock.result_label.text() == messages[0][1] and dock.run_button.isEnabled()
 
     dock.query_edit.setText("oil tank")
     dock.batch_spin.setValue(16)

@@ -23,11 +23,6 @@ from ..layers import attach_style
 from .engine import callbacks, scene_engine, user_errors
 
 
-def split_labels(text: str) -> list[str]:
-    """'T72, BMP2 ,clutter' -> ['T72', 'BMP2', 'clutter'] (empty items dropped)."""
-    return [item.strip() for item in (text or "").split(",") if item.strip()]
-
-
 class SarclipAlgorithm(QgsProcessingAlgorithm):
     """Base class: INPUT raster, MODEL, EXTENT, advanced TILE/OVERLAP/RESOLUTION/BATCH/INDEX_FOLDER."""
 
@@ -109,9 +104,9 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
             aoi=aoi, index_dir=index_dir or None)
 
     def output_path(self, parameters: dict, name: str, context: QgsProcessingContext, suffix: str) -> str:
-        """A destination file path; the engine writes it atomically, so it must be a real file of our format."""
-        path = self.parameterAsOutputLayer(parameters, name, context)
-        if Path(path).suffix.lower() != suffix:
+        """A destination file path ('' for a skipped optional output); the engine writes GeoTIFF/GeoPackage."""
+        path = self.parameterAsOutputLayer(parameters, name, context) or ""
+        if path and Path(path).suffix.lower() != suffix:
             raise QgsProcessingException(f"{path}: {name} must be a {suffix} file")
         return path
 
@@ -122,11 +117,11 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
         progress, is_cancelled = callbacks(feedback)
         with user_errors():
             settings = self.settings(engine, parameters, context, layer)
-            outputs = self.run(engine, scene, parameters, context, settings, progress, is_cancelled)
+            outputs = self.run_engine(engine, scene, parameters, context, settings, progress, is_cancelled)
         feedback.pushInfo(outputs.get(self.MESSAGE, ""))
         return outputs
 
-    def run(self, engine, scene: str, parameters: dict, context: QgsProcessingContext, settings,
+    def run_engine(self, engine, scene: str, parameters: dict, context: QgsProcessingContext, settings,
             progress, is_cancelled) -> dict[str, Any]:
         """Call one engine function and return the algorithm's outputs (MESSAGE included)."""
         raise NotImplementedError

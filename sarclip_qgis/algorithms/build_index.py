@@ -24,7 +24,7 @@ class BuildIndex(SarclipAlgorithm):
         self.add_common_parameters()
         self.addOutput(QgsProcessingOutputFolder(self.INDEX, "Scene index folder"))
 
-    def run(self, engine, scene, parameters, context, settings, progress, is_cancelled):
+    def run_engine(self, engine, scene, parameters, context, settings, progress, is_cancelled):
         index = engine.build_index(scene, model=self.model_spec(parameters, context), settings=settings,
                                    progress=progress, is_cancelled=is_cancelled)
         folder = str(index.path)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingException, QgsProcessingParameterRasterDestination, QgsProcessingParameterString
+from qgis.core import QgsProcessingOutputString, QgsProcessingParameterRasterDestination, QgsProcessingParameterString
 
-from .base import SarclipAlgorithm, split_labels
+from .base import SarclipAlgorithm
 
 
 class ClassifyLabels(SarclipAlgorithm):
@@ -25,16 +25,16 @@ class ClassifyLabels(SarclipAlgorithm):
         self.add_common_parameters()
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Label map"))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_CONFIDENCE, "Confidence"))
+        self.addOutput(QgsProcessingOutputString(self.LABELS, "Label names for values 1..N (comma-separated)"))
 
-    def run(self, engine, scene, parameters, context, settings, progress, is_cancelled):
-        labels = split_labels(self.parameterAsString(parameters, self.LABELS, context))
-        if len(labels) < 2:
-            raise QgsProcessingException("LABELS needs at least two comma-separated labels, e.g. 'ship, water'")
+    def run_engine(self, engine, scene, parameters, context, settings, progress, is_cancelled):
+        labels = self.parameterAsString(parameters, self.LABELS, context)
         out = self.output_path(parameters, self.OUTPUT, context, ".tif")
         confidence = self.output_path(parameters, self.OUTPUT_CONFIDENCE, context, ".tif")
         result = engine.classify_labels(scene, labels, out, confidence, model=self.model_spec(parameters, context),
-                                        settings=settings, progress=progress, is_cancelled=is_cancelled)
-        self.style_on_load(context, out, "labels", "SARCLIP labels", labels)
+                                        settings=settings, progress=progress, is_cancelled=is_cancelled, quicklook=False)
+        names = [result["labels"][key] for key in sorted(result["labels"], key=int)]  # value 1..N -> label
+        self.style_on_load(context, out, "labels", "SARCLIP labels", names)
         self.style_on_load(context, confidence, "confidence", "SARCLIP confidence")
-        return {self.OUTPUT: out, self.OUTPUT_CONFIDENCE: confidence, self.LABELS: ",".join(labels),
-                self.MESSAGE: result.get("message", "label map written")}
+        return {self.OUTPUT: out, self.OUTPUT_CONFIDENCE: confidence, self.LABELS: ",".join(names),
+                self.MESSAGE: result["message"]}

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from qgis.core import (
-    QgsProcessing, QgsProcessingException, QgsProcessingParameterNumber, QgsProcessingParameterString,
+    QgsProcessing, QgsProcessingParameterNumber, QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
 )
 
-from .base import SarclipAlgorithm, split_labels
+from .base import SarclipAlgorithm
 
 
 class CountObjects(SarclipAlgorithm):
     LABELS, CELL_SIZE, OUTPUT, OUTPUT_POINTS = "LABELS", "CELL_SIZE", "OUTPUT", "OUTPUT_POINTS"
     HELP = ("<p>Estimates how many objects of each label (e.g. <i>ship</i>) lie in each cell of a grid "
-            "(cell size in the scene's map units) and writes the grid as a GeoPackage; optionally a point "
-            "layer of the detected peaks.</p>")
+            "(cell size in the scene's map units) from the peaks of per-label probability maps, and writes the "
+            "grid as a GeoPackage (fields per label and <i>total</i>). The peaks go to their own point layer "
+            "when one is asked for, otherwise into the grid's GeoPackage as layer <i>peaks</i>.</p>")
 
     def name(self) -> str:
         return "count_objects"
@@ -35,23 +34,17 @@ class CountObjects(SarclipAlgorithm):
         self.addParameter(QgsProcessingParameterVectorDestination(
             self.OUTPUT_POINTS, "Detected peaks", QgsProcessing.TypeVectorPoint, optional=True, createByDefault=False))
 
-    def run(self, engine, scene, parameters, context, settings, progress, is_cancelled):
-        labels = split_labels(self.parameterAsString(parameters, self.LABELS, context))
-        if not labels:
-            raise QgsProcessingException("LABELS is empty: name what to count, e.g. 'ship'")
+    def run_engine(self, engine, scene, parameters, context, settings, progress, is_cancelled):
+        labels = self.parameterAsString(parameters, self.LABELS, context)
         cell_size = self.parameterAsDouble(parameters, self.CELL_SIZE, context)
-        if cell_size <= 0:
-            raise QgsProcessingException(f"CELL_SIZE must be positive (map units), got {cell_size:g}")
         out = self.output_path(parameters, self.OUTPUT, context, ".gpkg")
-        points = None
-        if parameters.get(self.OUTPUT_POINTS) not in (None, ""):
-            points = self.output_path(parameters, self.OUTPUT_POINTS, context, ".gpkg")
-        result = engine.count_objects(scene, labels, cell_size, out, out_points_path=points,
+        points = self.output_path(parameters, self.OUTPUT_POINTS, context, ".gpkg")
+        result = engine.count_objects(scene, labels, cell_size, out, out_points_path=points or None,
                                       model=self.model_spec(parameters, context), settings=settings,
                                       progress=progress, is_cancelled=is_cancelled)
-        outputs = {self.OUTPUT: out, self.MESSAGE: result.get("message", "count grid written")}
-        self.style_on_load(context, out, "counts", "SARCLIP counts", labels)
-        if points and Path(points).exists():  # the engine writes peaks only where its method allows
+        self.style_on_load(context, out, "counts", "SARCLIP counts", result["labels"])
+        outputs = {self.OUTPUT: out, self.MESSAGE: result["message"]}
+        if points:
             self.style_on_load(context, points, "points", "SARCLIP peaks")
             outputs[self.OUTPUT_POINTS] = points
         return outputs

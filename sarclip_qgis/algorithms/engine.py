@@ -7,21 +7,22 @@ and the exact install command (the same text the dock panel shows).
 
 from __future__ import annotations
 
+import importlib
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
-from .. import deps
+from .. import deps, paths
 
 
 def scene_engine():
     """sarclip_core.scene, or a QgsProcessingException explaining how to install what it needs."""
     try:
-        from sarclip_core import scene
+        return importlib.import_module("sarclip_core.scene")
     except ImportError as exc:
-        raise QgsProcessingException(deps.explain(deps.missing_dependencies(), str(exc))) from exc
-    return scene
+        target = str(paths.dependencies_dir())
+        raise QgsProcessingException(deps.explain(deps.missing_dependencies(), str(exc), target)) from exc
 
 
 def callbacks(feedback: QgsProcessingFeedback) -> tuple[Callable[[float], None], Callable[[], bool]]:

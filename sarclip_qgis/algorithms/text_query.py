@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingException, QgsProcessingParameterRasterDestination, QgsProcessingParameterString
+from qgis.core import QgsProcessingParameterRasterDestination, QgsProcessingParameterString
 
 from .base import SarclipAlgorithm
 
@@ -11,7 +11,7 @@ class TextQuery(SarclipAlgorithm):
     QUERY, OUTPUT = "QUERY", "OUTPUT"
     HELP = ("<p>Scores every window of the scene against a text query (e.g. <i>ship</i>, <i>oil tank</i>, "
             "<i>a bright vessel in open water</i>) and writes a float32 similarity heatmap on the scene's grid, "
-            "NaN where the scene has no data.</p>")
+            "NaN where the scene has no data. Phrases separated by ';' are averaged (<i>tank; armoured vehicle</i>).</p>")
 
     def name(self) -> str:
         return "text_query"
@@ -25,12 +25,10 @@ class TextQuery(SarclipAlgorithm):
         self.add_common_parameters()
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Similarity heatmap"))
 
-    def run(self, engine, scene, parameters, context, settings, progress, is_cancelled):
+    def run_engine(self, engine, scene, parameters, context, settings, progress, is_cancelled):
         query = self.parameterAsString(parameters, self.QUERY, context).strip()
-        if not query:
-            raise QgsProcessingException("QUERY is empty: type what to look for, e.g. 'ship'")
         out = self.output_path(parameters, self.OUTPUT, context, ".tif")
-        result = engine.text_query(scene, query, out, model=self.model_spec(parameters, context),
-                                   settings=settings, progress=progress, is_cancelled=is_cancelled)
+        result = engine.text_query(scene, query, out, model=self.model_spec(parameters, context), settings=settings,
+                                   progress=progress, is_cancelled=is_cancelled, quicklook=False)
         self.style_on_load(context, out, "heatmap", f"SARCLIP: {query}")
-        return {self.OUTPUT: out, self.MESSAGE: result.get("message", "heatmap written")}
+        return {self.OUTPUT: out, self.MESSAGE: result["message"]}

@@ -1,0 +1,153 @@
+"""Each sarclip:* algorithm through processing.run on a small scene with a random model: outputs, cancel, bad input."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+qgis_core = pytest.importorskip("qgis.core")
+
+from qgis_plugin_helpers import random_model, sarclip_provider, small_scene  # noqa: E402,F401
+
+
+class Feedback(qgis_core.QgsProcessingFeedback):
+    """Records progress; optionally cancels once the run is under way."""
+
+    def __init__(self, cancel_at: float | None = None):
+        super().__init__()
+        self.progress_seen: list[float] = []
+        self.cancel_at = cancel_at
+        self.progressChanged.connect(self._progress)
+
+    def _progress(self, value: float) -> None:
+        self.progress_seen.append(value)
+        if self.cancel_at is not None and value >= self.cancel_at:
+            self.cancel()
+
+
+@pytest.fixture
+def run(sarclip_provider, random_model, small_scene, tmp_path):
+    """processing.run of a sarclip algorithm with the random model, a private index folder and overrides."""
+    import processing
+
+    def go(name: str, feedback: Feedback | None = None, **overrides):
+        parameters = {"INPUT": str(small_scene), "MODEL": str(random_model), "BATCH": 8,
+                      "INDEX_FOLDER": str(tmp_path / "index"), **overrides}
+        return processing.run(f"sarclip:{name}", parameters, feedback=feedback or Feedback())
+
+    return go
+
+
+def assert_on_scene_grid(out, scene) -> None:
+    """Same CRS and top-left corner as the scene, covering it with less than one (coarser) output pixel to spare."""
+    with rasterio.open(out) as result, rasterio.open(scene) as source:
+        assert result.crs == source.crs
+        assert (result.bounds.left, result.bounds.top) == (source.bounds.left, source.bounds.top)
+        pixel = result.res[0]
+        assert 0 <= result.bounds.right - source.bounds.right < pixel
+        assert 0 <= source.bounds.bottom - result.bounds.bottom < pixel
+
+
+def test_text_query_writes_a_georeferenced_heatmap_and_reports_progress(run, small_scene, tmp_path):
+    feedback = Feedback()
+    out = tmp_path / "ship.tif"
+    result = run("text_query", feedback, QUERY="ship", OUTPUT=str(out))
+    assert result["OUTPUT"] == str(out) and result["MESSAGE"].startswith("heatmap written; ")
+    assert feedback.progress_seen and max(feedback.progress_seen) == pytest.approx(100)
+    assert_on_scene_grid(out, small_scene)
+    with rasterio.open(out) as ds:
+        heat = ds.read(1)
+    assert heat.dtype == np.float32 and np.isfinite(heat).any()
+    assert np.isnan(heat[0, 0])  # the scene's nodata corner stays no data
+    assert not list(tmp_path.glob("ship*.png"))  # QGIS is the viewer: no quicklook sidecar
+
+
+def test_classify_labels_writes_label_map_confidence_and_names(run, tmp_path):
+    result = run("classify_labels", LABELS="ship, open water", OUTPUT=str(tmp_path / "labels.tif"),
+                 OUTPUT_CONFIDENCE=str(tmp_path / "confidence.tif"))
+    assert result["LABELS"] == "ship,open water" and result["MESSAGE"].startswith("label map written; ")
+    with rasterio.open(result["OUTPUT"]) as labels, rasterio.open(result["OUTPUT_CONFIDENCE"]) as confidence:
+        values, conf = labels.read(1), confidence.read(1)
+    assert set(np.unique(values)) <= {0, 1, 2} and (values > 0).any()
+    assert np.nanmin(conf) >= 0.5 - 1e-6 and np.nanmax(conf) <= 1 + 1e-6  # the winner of two labels
+
+
+def test_count_objects_writes_a_grid_and_peaks(run, tmp_path):
+    result = run("count_objects", LABELS="ship", CELL_SIZE=1000, OUTPUT=str(tmp_path / "counts.gpkg"),
+                 OUTPUT_POINTS=str(tmp_path / "peaks.gpkg"))
+    assert result["MESSAGE"].startswith("counts written; ")
+    grid = qgis_core.QgsVectorLayer(result["OUTPUT"], "grid", "ogr")
+    peaks = qgis_core.QgsVectorLayer(result["OUTPUT_POINTS"], "peaks", "ogr")
+    try:
+        assert grid.isValid() and grid.featureCount() >= 3 * 3  # a 3000 m x 2600 m scene in 1 km cells
+        assert "total" in grid.fields().names() and grid.crs().authid() == "EPSG:32631"
+        assert peaks.isValid() and peaks.geometryType() == qgis_core.QgsWkbTypes.PointGeometry
+    finally:
+        del grid, peaks
+
+
+def test_build_index_then_query_reuses_it(run, tmp_path):
+    result = run("build_index")
+    index = result["INDEX"]
+    assert (tmp_path / "index") in Path(index).parents and (Path(index) / "index.json").is_file()
+    assert result["MESSAGE"] == f"scene index ready: {index}"
+    run("text_query", QUERY="ship", OUTPUT=str(tmp_path / "a.tif"))
+    assert len(list((tmp_path / "index").iterdir())) == 1  # the query used the index instead of a new one
+
+
+def test_cancel_mid_run_raises_and_leaves_no_output(run, tmp_path):
+    feedback = Feedback(cancel_at=1.0)
+    out = tmp_path / "out" / "cancelled.tif"
+    out.parent.mkdir()
+    with pytest.raises(qgis_core.QgsProcessingException, match="cancelled"):
+        run("text_query", feedback, QUERY="ship", OUTPUT=str(out))
+    assert list(out.parent.iterdir()) == []
+    assert not list((tmp_path / "index").rglob("index.json"))  # nor a half-built scene index
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"QUERY": "  "}, "the query is empty"),
+    ({"QUERY": "ship", "OUTPUT": "{tmp}/heat.png"}, "OUTPUT must be a .tif file"),
+    ({"QUERY": "ship", "OUTPUT": "{tmp}/missing/heat.tif"}, "output folder does not exist"),
+    ({"QUERY": "ship", "MODEL": "{tmp}/no/such/model"}, "model not found"),
+    ({"QUERY": "ship", "TILE": 4}, "tile must be a whole number of pixels >= 8"),
+    ({"QUERY": "ship", "EXTENT": "0,10,0,10 [EPSG:32631]"}, "outside"),
+])
+def test_bad_text_query_input_is_one_clear_message(run, tmp_path, overrides, message):
+    overrides = {key: value.format(tmp=tmp_path) if isinstance(value, str) else value for key, value in overrides.items()}
+    overrides.setdefault("OUTPUT", str(tmp_path / "heat.tif"))
+    with pytest.raises(qgis_core.QgsProcessingException, match=message):
+        run("text_query", **overrides)
+    assert not (tmp_path / "heat.tif").exists()
+
+
+@pytest.mark.parametrize("name, overrides, message", [
+    ("classify_labels", {"LABELS": "ship"}, "at least two labels"),
+    ("classify_labels", {"LABELS": "ship, ship"}, "repeats a label"),
+    ("count_objects", {"LABELS": "ship", "CELL_SIZE": 0}, "cell size must be positive"),
+    ("count_objects", {"LABELS": "", "CELL_SIZE": 100}, "Incorrect parameter value for LABELS"),  # QGIS checks
+    ("count_objects", {"LABELS": " , ", "CELL_SIZE": 100}, "label set is empty"),
+])
+def test_bad_label_input_is_one_clear_message(run, tmp_path, name, overrides, message):
+    outputs = {"OUTPUT": str(tmp_path / ("o.tif" if name == "classify_labels" else "o.gpkg"))}
+    if name == "classify_labels":
+        outputs["OUTPUT_CONFIDENCE"] = str(tmp_path / "c.tif")
+    with pytest.raises(qgis_core.QgsProcessingException, match=message):
+        run(name, **overrides, **outputs)
+    assert not any(tmp_path.glob("o.*"))
+
+
+def test_missing_dependencies_are_named_with_the_install_command(run, tmp_path, monkeypatch):
+    from sarclip_qgis import deps
+
+    monkeypatch.setitem(sys.modules, "sarclip_core.scene", None)  # import fails as without torch
+    monkeypatch.setattr(deps, "REQUIREMENTS", {**deps.REQUIREMENTS, "sarclip_no_such_module": "no-such-dist"})
+    with pytest.raises(qgis_core.QgsProcessingException) as error:
+        run("text_query", QUERY="ship", OUTPUT=str(tmp_path / "heat.tif"))
+    text = str(error.value)
+    assert "SARCLIP needs sarclip_no_such_module" in text and '-m pip install --target' in text
+    assert '"no-such-dist" "numpy<2"' in text
