@@ -2,9 +2,9 @@
 
 from ..errors import Cancelled, SarclipError
 from ..io import MapExtent, PixelBox
-from .api import build_index, classify_labels, count_objects, text_query
+from .api import build_index, classify_labels, count_objects, image_query, text_query
 from .index import SceneIndex
 from .settings import SceneSettings
 
 __all__ = ["Cancelled", "MapExtent", "PixelBox", "SarclipError", "SceneIndex", "SceneSettings", "build_index",
-           "classify_labels", "count_objects", "text_query"]
+           "classify_labels", "count_objects", "image_query", "text_query"]

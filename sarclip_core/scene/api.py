@@ -12,7 +12,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import rasterio
@@ -20,7 +20,8 @@ import rasterio
 from ..errors import SarclipError
 from ..io import OutputGrid, RasterInfo, describe
 from ..io.raster import NoCrsWarning
-from ..model import Checkpoint, load_model
+from ..data import read_chip
+from ..model import Checkpoint, encode_chips, load_model
 from .blend import WindowBlender, chunks
 from .counts import CellGrid, Point, StagedFile, field_names, write_cells, write_points
 from .index import SceneIndex, open_or_build
@@ -117,24 +118,51 @@ def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike
     """Similarity heatmap of a text query (phrases separated by ';' are averaged) as float32 GeoTIFF + PNG.
 
     Values are the cosine similarity between the query and each window, blended over overlapping
-    windows. Peaks are local maxima above `peak_threshold` (default: mean + 2 sd of the window scores,
-    a scene-relative cut since raw CLIP similarities have no fixed scale).
+    windows. Peaks are local maxima above `peak_threshold` (default: half-way between the median and
+    the best window score, a scene-relative cut since raw CLIP similarities have no fixed scale).
     """
     parse_query(query)
+    return _similarity_query(scene, lambda checkpoint: embed_query(checkpoint, query), query, out_path, model,
+                             settings, Steps(progress, is_cancelled), peak_threshold, quicklook)
+
+
+def image_query(scene: str | os.PathLike, examples: list[str | os.PathLike], out_path: str | os.PathLike,
+                model: str | os.PathLike | Checkpoint = "default", settings: SceneSettings = SceneSettings(),
+                progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None, *,
+                peak_threshold: float | None = None, quicklook: bool = True) -> dict[str, Any]:
+    """Heatmap of similarity to example image chips ("more like these"), like text_query otherwise."""
+    if not examples:
+        raise SarclipError("no example images given")
+
+    def vector(checkpoint: Checkpoint) -> np.ndarray:
+        chips = [read_chip(path, checkpoint.normalisation, checkpoint.channels) for path in examples]
+        mean = encode_chips(checkpoint.reader, chips).float().mean(dim=0).cpu().numpy()
+        return (mean / max(float(np.linalg.norm(mean)), 1e-12))[None].astype(np.float32)
+
+    return _similarity_query(scene, vector, f"{len(examples)} example image(s)", out_path, model, settings,
+                             Steps(progress, is_cancelled), peak_threshold, quicklook)
+
+
+def _similarity_query(scene, vector_of: Callable[[Checkpoint], np.ndarray], what: str, out_path, model,
+                      settings: SceneSettings, steps: Steps, peak_threshold: float | None,
+                      quicklook: bool) -> dict[str, Any]:
     out = check_output(out_path)
-    steps = Steps(progress, is_cancelled)
     run = _open(scene, model, settings, steps)
-    scores = run.index.scores(embed_query(run.checkpoint, query))
-    threshold = float(scores.mean() + 2 * scores.std()) if peak_threshold is None else float(peak_threshold)
-    peaks = _write_maps(run, scores, [f"similarity: {query}"], out, steps.part(INDEX_SHARE, 1.0), threshold)
+    scores = run.index.scores(vector_of(run.checkpoint))
+    if peak_threshold is None:  # half-way from the typical window to the best one; a flat map has no peaks
+        typical, best = float(np.median(scores)), float(scores.max())
+        threshold = (typical + best) / 2 if best - typical > 1e-6 else float("inf")
+    else:
+        threshold = float(peak_threshold)
+    peaks = _write_maps(run, scores, [f"similarity: {what}"], out, steps.part(INDEX_SHARE, 1.0), threshold)
     peaks.sort(key=lambda p: -p[2])
     outputs = {"heatmap": str(out)}
     if quicklook:
-        outputs["quicklook"] = str(write_quicklook(out, out.with_suffix(".png"), f"'{query}' similarity"))
+        outputs["quicklook"] = str(write_quicklook(out, out.with_suffix(".png"), f"similarity: {what}"))
     found = [dict(zip(("x", "y"), run.to_map(r, c)), score=round(v, 4)) for r, c, v in peaks[:TOP_PEAKS]]
     best = f"; best {found[0]['score']:.3f} at ({found[0]['x']:.1f}, {found[0]['y']:.1f})" if found else ""
     message = f"heatmap written; {len(peaks)} peaks above {threshold:.3f}{best}"
-    return run.summary(outputs, message, query=query, peak_threshold=round(threshold, 4),
+    return run.summary(outputs, message, query=what, peak_threshold=round(threshold, 4),
                        score_range=[round(float(scores.min()), 4), round(float(scores.max()), 4)],
                        peak_count=len(peaks), peaks=found)
 

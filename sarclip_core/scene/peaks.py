@@ -17,10 +17,11 @@ def find_peaks(values: np.ndarray, radius: int, threshold: float,
     filled = np.where(np.isfinite(values), values, -np.inf)
     size = 2 * max(1, radius) + 1
     is_peak = (filled == ndimage.maximum_filter(filled, size=size, mode="constant", cval=-np.inf)) & (filled >= threshold)
-    # A flat top makes several equal maxima: keep one pixel per connected flat top.
+    # A flat top makes several equal maxima: keep one pixel per connected flat top, at its centre.
     labels, count = ndimage.label(is_peak, structure=np.ones((3, 3)))
     if count == 0:
         return []
-    rows, cols = np.array(ndimage.minimum_position(filled, labels, range(1, count + 1))).T.reshape(2, -1)
+    centres = np.rint(ndimage.center_of_mass(is_peak, labels, range(1, count + 1))).astype(int)
+    rows, cols = centres.T.reshape(2, -1)
     r0, r1, c0, c1 = core or (0, values.shape[0], 0, values.shape[1])
     return [(int(r), int(c), float(values[r, c])) for r, c in zip(rows, cols) if r0 <= r < r1 and c0 <= c < c1]

@@ -1,0 +1,62 @@
+"""Shared helpers for scene tests: a composed MSTAR scene with known target boxes."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sarclip_core.d2c.compose import ChipLibrary, ComposeSettings, compose_scene
+from sarclip_core.io import Normalisation
+from sarclip_core.model import AnyReader, Checkpoint, create_model, model_config
+
+from conftest import DATA, write_raster
+
+MSTAR = DATA / "mstar_soc17"
+
+
+def composed_scene(path: Path, classes: tuple[str, ...] = ("T72", "BMP2"), size: int = 512, seed: int = 3):
+    """A uint8 GeoTIFF of real MSTAR targets pasted into real MSTAR clutter, and the targets' boxes (pixels)."""
+    library = ChipLibrary(MSTAR, {})
+    library.paths = {label: library.paths[label] for label in classes}
+    scene, boxes = compose_scene(library, ComposeSettings(size=size, max_objects=8, empty_share=0.0), random.Random(seed))
+    write_raster(path, np.clip(scene, 0, 255).astype(np.uint8))
+    return path, boxes
+
+
+class BrightScatterers(torch.nn.Module):
+    """A stand-in image tower that knows one thing: how much of a window is bright point scatterers.
+
+    Its embedding turns from direction u (plain clutter) towards v (strong scatterers, i.e. targets)
+    with the share of pixels above 3 sd (dB, standardised per window). With it, "a query known to match" exists without a trained
+    model, so the pointing game tests the scene pipeline's geometry (windows, blending, peaks).
+    """
+
+    def __init__(self, size: int = 128, dim: int = 256):
+        super().__init__()
+        self.image_size, self.output_dim = size, dim
+        self.stem = torch.nn.Conv2d(3, 1, 1, bias=False)  # AnyReader reads the input channels from here
+        basis = torch.linalg.qr(torch.randn(dim, 2, generator=torch.Generator().manual_seed(0)))[0].T
+        self.register_buffer("basis", basis)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        share = (x.mean(dim=1) > 3.0).float().mean(dim=(1, 2)).clamp(max=0.0088) / 0.0088  # 1.0 = one whole 12x12 target
+        return (1 - share)[:, None] * self.basis[0] + share[:, None] * self.basis[1]
+
+
+def oracle_checkpoint() -> Checkpoint:
+    """A Checkpoint whose image tower is BrightScatterers (text tower: the random tiny one)."""
+    model = create_model("sarclip-tiny-rn").eval()
+    model.visual = BrightScatterers()
+    return Checkpoint(model, AnyReader.for_model(model).eval(), model_config("sarclip-tiny-rn"), Normalisation(), 1)
+
+
+def speckle_scene(path: Path, targets: list[tuple[int, int]], size: int = 512, seed: int = 0, **raster) -> Path:
+    """Float32 intensity speckle (mean 1) with 12x12 px point-scatterer targets (+20 dB) at (col, row) corners."""
+    rng = np.random.default_rng(seed)
+    scene = rng.exponential(1.0, (size, size)).astype(np.float32)
+    for col, row in targets:
+        scene[row:row + 12, col:col + 12] = 100.0
+    return write_raster(path, scene, descriptions=["sigma0 intensity"], **raster)
