@@ -1,0 +1,119 @@
+"""`python -m sarclip_core.scene SCENE --query TEXT --out DIR`: heatmaps, label maps and counts from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..errors import SarclipError
+from ..io import MapExtent, PixelBox, describe
+from ..model import load_model
+from .api import classify_labels, count_objects, text_query
+from .prompts import parse_labels, parse_query
+from .settings import SceneSettings
+
+
+def parse_aoi(text: str | None) -> PixelBox | MapExtent | None:
+    """'xmin,ymin,xmax,ymax' in the scene's CRS, or 'px:col,row,width,height' in pixels."""
+    if not text:
+        return None
+    pixels = text.startswith("px:")
+    try:
+        numbers = [float(v) for v in text.removeprefix("px:").split(",")]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 4:
+        raise SarclipError(f"--aoi must be 'xmin,ymin,xmax,ymax' or 'px:col,row,width,height', got {text!r}")
+    return PixelBox(*map(int, numbers)) if pixels else MapExtent(*numbers)
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m sarclip_core.scene", description=__doc__)
+    parser.add_argument("scene", help="SAR raster (GeoTIFF, or any image GDAL reads)")
+    parser.add_argument("--query", help="text to look for; several phrases separated by ';' are averaged")
+    parser.add_argument("--labels", help="label set for a label map, e.g. 'T72, BMP2, clutter'")
+    parser.add_argument("--count", action="store_true", help="count objects of --labels (or --query) per grid cell")
+    parser.add_argument("--cell-size", type=float, help="count cell size in map units (default: 4 windows)")
+    parser.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
+    parser.add_argument("--model", default="default", help="'default', a checkpoint folder, or open_clip NAME[:TAG]")
+    parser.add_argument("--tile", type=int, help="window size in pixels (default: the model's input size)")
+    parser.add_argument("--overlap", type=float, default=0.5, help="window overlap: fraction < 1 or pixels")
+    parser.add_argument("--resolution", type=float, help="ground resolution of window pixels in map units")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--output-factor", type=int, help="source pixels per output pixel (1 = full resolution)")
+    parser.add_argument("--aoi", help="'xmin,ymin,xmax,ymax' (scene CRS) or 'px:col,row,width,height'")
+    parser.add_argument("--index-dir", type=Path, help="scene index cache (default ~/.cache/sarclip/index)")
+    parser.add_argument("--json", type=Path, help="write the run summary to this JSON file")
+    args = parser.parse_args(argv)
+    if not (args.query or args.labels):
+        parser.error("give --query and/or --labels")
+    return args
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run what the arguments ask for; the summary of each step under its name."""
+    settings = SceneSettings(args.tile, args.overlap, args.resolution, args.batch_size, parse_aoi(args.aoi),
+                             args.index_dir, args.output_factor)
+    if args.query:
+        parse_query(args.query)  # bad text fails before the model loads
+    if args.labels:
+        parse_labels(args.labels)
+    args.out.mkdir(parents=True, exist_ok=True)
+    checkpoint = load_model(args.model)
+    summary: dict = {}
+    with tqdm(total=1.0, unit="", bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr) as bar:
+        def progress(fraction: float) -> None:
+            bar.n = round(fraction, 3)
+            bar.refresh()
+
+        common = dict(model=checkpoint, settings=settings, progress=progress)
+        if args.query:
+            bar.set_description("query")
+            summary["query"] = text_query(args.scene, args.query, args.out / "heatmap.tif", **common)
+        if args.labels:
+            bar.set_description("labels")
+            summary["labels"] = classify_labels(args.scene, args.labels, args.out / "labels.tif",
+                                                args.out / "confidence.tif", **common)
+        if args.count:
+            bar.set_description("count")
+            cell = args.cell_size or default_cell(args.scene, checkpoint.reader.native_size, settings)
+            summary["count"] = count_objects(args.scene, args.labels or args.query, cell, args.out / "counts.gpkg",
+                                             **common)
+    return summary
+
+
+def default_cell(scene: str, native: int, settings: SceneSettings) -> float:
+    """Four windows across, in map units."""
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info = describe(scene)
+    return 4 * (settings.tile or native) * (settings.resolution or info.pixel_size[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    try:
+        summary = run(args)
+        if args.json:
+            args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    except SarclipError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; no partial outputs were left", file=sys.stderr)
+        return 130
+    for name, result in summary.items():
+        print(f"{name}: {result['message']}")
+        for what, path in result["outputs"].items():
+            print(f"  {what}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
