@@ -11,7 +11,7 @@ import pytest
 qgis_core = pytest.importorskip("qgis.core")
 
 from conftest import ROOT, write_raster  # noqa: E402
-from qgis_plugin_helpers import sarclip_provider, small_scene  # noqa: E402,F401
+from qgis_plugin_helpers import random_model, sarclip_provider, small_scene  # noqa: E402,F401
 
 from sarclip_qgis import layers  # noqa: E402
 
@@ -164,3 +164,45 @@ def test_package_zip_has_one_plugin_folder_and_nothing_cached(tmp_path):
     assert f"sarclip_qgis/{icon}" in names
     if (ROOT / "resources" / "models" / "sarclip-tiny").is_dir():
         assert any(n.startswith("sarclip_qgis/engine/resources/models/sarclip-tiny/") for n in names)
+
+
+def _wait_for_run(dock, seconds: float = 120) -> tuple[bool, str]:
+    """Spin the event loop until the dock's background task reports back."""
+    from qgis.PyQt.QtCore import QEventLoop, QTimer
+
+    outcome = []
+    loop = QEventLoop()
+    dock.run_finished.connect(lambda ok, message: (outcome.append((ok, message)), loop.quit()))
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec_()
+    assert outcome, "the background run did not finish"
+    return outcome[0]
+
+
+def test_dock_runs_the_algorithm_in_the_background_and_adds_styled_layers(
+        dock, sarclip_provider, random_model, small_scene, tmp_path, qgis_new_project, monkeypatch):
+    monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
+    layer = qgis_core.QgsRasterLayer(str(small_scene), "scene")
+    qgis_new_project.addMapLayer(layer)
+    dock.layer_box.setLayer(layer)
+    dock.model_widget.setFilePath(str(random_model))
+    dock.output_widget.setFilePath(str(tmp_path / "out"))
+    dock.batch_spin.setValue(8)
+    dock.query_edit.setText("ship")
+    dock.run()
+    assert not dock.run_button.isEnabled() and dock.cancel_button.isEnabled()
+    ok, message = _wait_for_run(dock)
+    assert ok and message.startswith("heatmap written; ") and dock.result_label.text() == message
+    group = qgis_new_project.layerTreeRoot().findGroup("SARCLIP — scene")
+    [heatmap] = [node.layer() for node in group.findLayers()]
+    assert heatmap.name() == "heatmap: ship" and heatmap.source() == str(tmp_path / "out" / "scene_db_ship_heatmap.tif")
+    assert isinstance(heatmap.renderer(), qgis_core.QgsSingleBandPseudoColorRenderer)
+    assert dock.progress_bar.value() == 100 and dock.run_button.isEnabled()
+
+    dock.task_box.setCurrentIndex(1)
+    dock.labels_edit.setText("ship, open water")
+    dock.run()
+    dock.cancel()
+    ok, message = _wait_for_run(dock)
+    assert (ok, message) == (False, "cancelled")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scene_db_ship_heatmap.tif"]
