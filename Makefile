@@ -30,3 +30,15 @@ captions: setup
 		--out $(OUT)/hrsid.csv --jsonl $(OUT)/hrsid.jsonl
 	$(PYTHON) -m sarclip_core.d2c --format compose --images $(DATA)/mstar_soc17 --context "$(MSTAR_CONTEXT)" \
 		--scenes 500 --out-images $(OUT)/composed --out $(OUT)/composed.csv --jsonl $(OUT)/composed.jsonl
+
+# The QGIS plugin: dist/sarclip_qgis-<version>.zip, and the desktop test (real QGIS under Xvfb, screenshot).
+.PHONY: package gui-test
+package: setup
+	$(PYTHON) scripts/package.py
+gui-test: package
+	./scripts/gui_test.sh
+
+# The bundled default model, reproduced from ../shared/data (seeded; tens of minutes on 2 cores; not part of `make test`).
+.PHONY: model
+model: setup
+	DATA=$(DATA) ./scripts/make_model.sh

@@ -43,9 +43,10 @@ class ChipDataset:
             try:
                 chip = read_chip(sample.filepath, normalisation, channels)
             except SarclipError as error:
+                message = f"{sample.source}: {error}" if sample.source else str(error)
                 if not skip_bad:
-                    raise SarclipError(f"{error} (use --skip-bad to skip unreadable images)") from error
-                self.problems.append(str(error))
+                    raise SarclipError(f"{message} (use --skip-bad to skip unreadable images)") from error
+                self.problems.append(message)
                 continue
             self.samples.append(sample)
             self.chips.append(torch.from_numpy(chip))

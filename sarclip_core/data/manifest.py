@@ -19,6 +19,7 @@ class Sample:
     filepath: Path
     captions: list[str] = field(default_factory=list)
     key: str = ""
+    source: str = ""  # "manifest:row N" of the image's first row, so later errors (unreadable pixels) can name it
 
 
 class ManifestError(SarclipError):
@@ -48,7 +49,7 @@ def read_manifest(path: str | os.PathLike, skip_bad: bool = False,
                 raise ManifestError(f"{message} (use --skip-bad to skip such rows)")
             problems.append(message)
             continue
-        sample = samples.setdefault(image, Sample(image, key=key or ""))
+        sample = samples.setdefault(image, Sample(image, key=key or "", source=f"{path}:{where}"))
         sample.captions += [c.strip() for c in captions]
     if not samples:
         raise ManifestError(f"{path}: no usable rows")
@@ -57,9 +58,17 @@ def read_manifest(path: str | os.PathLike, skip_bad: bool = False,
     return list(samples.values())
 
 
-def image_samples(source: str | os.PathLike) -> list[Sample]:
-    """Caption-free samples for self-supervised training: every image under a folder, or a manifest's images."""
-    source = Path(source)
+def read_manifests(spec: str, skip_bad: bool = False, problems: list[str] | None = None) -> list[Sample]:
+    """Samples of several manifests joined with '::' (open_clip's separator for several sources)."""
+    return [sample for part in str(spec).split("::") for sample in read_manifest(part, skip_bad, problems)]
+
+
+def image_samples(spec: str | os.PathLike) -> list[Sample]:
+    """Caption-free samples for self-supervised training: images under folders or in manifests ('::'-joined)."""
+    parts = str(spec).split("::")
+    if len(parts) > 1:
+        return [sample for part in parts for sample in image_samples(part)]
+    source = Path(spec)
     if source.is_dir():
         files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not files:
@@ -73,7 +82,7 @@ def _csv_rows(path: Path):
         rows = csv.DictReader(handle)
         columns = rows.fieldnames or []
         if not {"filepath", "caption"} <= set(columns):
-            raise ManifestError(f"{path}: needs the columns 'filepath' and 'caption', has {columns}")
+            raise ManifestError(f"{path}:row 1: the header needs the columns 'filepath' and 'caption', has {columns}")
         for number, row in enumerate(rows, start=2):
             yield f"row {number}", row.get("filepath") or "", [row.get("caption") or ""], row.get("label")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Sequence
 
@@ -12,6 +13,8 @@ from .options import parse_args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # GDAL's libtiff notes on OpenSARShip chips ("ExtraSamples") are not the user's problem.
+    logging.getLogger("rasterio._env").setLevel(logging.ERROR)
     world = None
     try:
         args = parse_args(argv)

@@ -17,7 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ..data.datasets import Batch, ChipDataset, EpochBatches, chunks
-from ..data.manifest import image_samples, read_manifest
+from ..data.manifest import image_samples, read_manifests
 from ..errors import SarclipError
 from ..io import Normalisation
 from ..model import AnyReader, create_model, load_checkpoint, model_config, model_name, save_checkpoint
@@ -28,7 +28,7 @@ from .losses import contrastive_loss
 from .report import RunLog, plot_losses
 from .ssl import MaskedImageModel
 from .state import MODEL_DIR, TrainState, load_state, resolve_resume, save_state
-from .validate import retrieval_recall
+from .validate import validation_metrics
 
 LOG = logging.getLogger("sarclip.train")
 MAX_LOGIT_SCALE = math.log(100)
@@ -44,10 +44,10 @@ class Trainer:
         torch.manual_seed(args.seed)
         if args.threads:
             torch.set_num_threads(args.threads)
-        self.model, self.reader, self.normalisation, self.channels = self._build_model()
+        self.model, self.reader, self.config, self.normalisation, self.channels = self._build_model()
         self.problems: list[str] = []
         samples = (image_samples(args.train_data) if args.stage == "ssl"
-                   else read_manifest(args.train_data, args.skip_bad, self.problems))
+                   else read_manifests(args.train_data, args.skip_bad, self.problems))
         if args.group_by == "caption":
             for sample in samples:
                 sample.key = "\n".join(sorted(set(sample.captions)))
@@ -68,19 +68,20 @@ class Trainer:
         self.engine = (DistributedDataParallel(
             self.module, device_ids=[world.device.index] if world.device.type == "cuda" else None,
             find_unused_parameters=args.stage == "clip" and not args.anyreader) if world.distributed else self.module)
-        self.val = read_manifest(args.val_data, skip_bad=True) if args.val_data else None
+        self._train_mode()
 
     # -- set-up ---------------------------------------------------------------------------------------
 
-    def _build_model(self) -> tuple[nn.Module, AnyReader, Normalisation, int]:
+    def _build_model(self) -> tuple[nn.Module, AnyReader, dict[str, Any], Normalisation, int]:
+        """The model, its reader and config (a checkpoint's own when starting from one: --model is then moot)."""
         args = self.args
         if args.pretrained and (Path(args.pretrained) / SARCLIP_FILE).is_file():
             loaded = load_checkpoint(args.pretrained, self.world.device)
             loaded.reader.enabled = args.anyreader
-            return loaded.model.train(), loaded.reader.train(), loaded.normalisation, loaded.channels
+            return loaded.model.train(), loaded.reader.train(), loaded.config, loaded.normalisation, loaded.channels
         model = create_model(args.model, args.pretrained, device=self.world.device).train()
         reader = AnyReader.for_model(model, enabled=args.anyreader).to(self.world.device).train()
-        return model, reader, Normalisation(), args.channels
+        return model, reader, model_config(model_name(args.model)), Normalisation(), args.channels
 
     def _build_module(self) -> nn.Module:
         args = self.args
@@ -124,11 +125,11 @@ class Trainer:
         while self.step < self.total_steps:
             epoch, index = divmod(self.step, steps_per_epoch)
             batch = self.data.batch(self.batches.indices(epoch, index), epoch)
+            lr = self.optimizer.param_groups[0]["lr"]
             loss = self._train_step(batch)
             self.step += 1
             epoch_losses.append(loss)
             epoch_samples += len(batch.captions) * self.world.size
-            lr = self.optimizer.param_groups[0]["lr"]
             self.log.step({"step": self.step, "epoch": epoch, "loss": loss, "lr": lr})
             bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
             bar.update()
@@ -204,7 +205,7 @@ class Trainer:
 
     def _save_model(self, directory: Path, dtype: torch.dtype = torch.float32) -> None:
         labels = [s.strip() for s in self.args.labels.split(",")] if self.args.labels else None
-        save_checkpoint(directory, self.model, model_config(model_name(self.args.model)), self.reader,
+        save_checkpoint(directory, self.model, self.config, self.reader,
                         self.normalisation, self.channels, labels, _jsonable(vars(self.args)), dtype=dtype)
 
     def _checkpoint(self) -> None:
@@ -217,13 +218,19 @@ class Trainer:
         save_state(self.run_dir / "checkpoints", state, self._save_model)
 
     def _validate(self) -> dict[str, float]:
-        if self.val is None or self.args.stage != "clip" or not self.world.is_main:
+        if self.args.stage != "clip" or not self.world.is_main or not (self.args.val_data or self.args.val_zeroshot):
             return {}
-        self.module.eval()
-        try:
-            return retrieval_recall(self.model, self.reader, self.val, self.normalisation, self.channels)
+        try:  # run_task restores train/eval state itself; a locked tower's frozen BatchNorm is re-applied after
+            return validation_metrics(self.args, self.model, self.reader, model_config(model_name(self.args.model)),
+                                      self.normalisation, self.channels)
         finally:
-            self.module.train()
+            self._train_mode()
+
+    def _train_mode(self) -> None:
+        """Training mode, except a locked image tower: eval keeps its BatchNorm statistics frozen as well."""
+        self.module.train()
+        if self.args.lock_image:
+            self.model.visual.eval()
 
     def _finish(self) -> Path:
         final = self.run_dir / "final"

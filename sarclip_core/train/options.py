@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", choices=("ssl", "clip"), default="clip")
     p.add_argument("--train-data", help="filepath,caption[,label] CSV or D2C JSONL; for --stage ssl also a folder")
     p.add_argument("--val-data", help="CSV/JSONL of held-out images+captions: retrieval recall each epoch")
+    p.add_argument("--val-zeroshot", help="class-folder of held-out images: zero-shot top-1 each epoch")
     p.add_argument("--model", default=DEFAULT_MODEL, help="open_clip architecture name or JSON config file")
     p.add_argument("--pretrained", help="start from: an open_clip tag, a .pt/.safetensors file, or a SARCLIP "
                                         "checkpoint dir (e.g. stage 1's output)")

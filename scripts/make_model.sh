@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Reproduces the bundled default model from ../shared/data with the project's own CLIs (seeded):
+# held-out splits, D2C captions, composed counting scenes, stage 1 (masked image modelling),
+# stage 2 (contrastive alignment with AnyReader). Held-out parts are kept in $OUT for evaluation.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+DATA=${DATA:-../shared/data}
+OUT=${OUT:-outputs/model}
+MODEL_DIR=${MODEL_DIR:-resources/models/sarclip-tiny}
+SSL_EPOCHS=${SSL_EPOCHS:-4}
+CLIP_EPOCHS=${CLIP_EPOCHS:-20}
+TRAIN_SCENES=${TRAIN_SCENES:-600}
+SEED=${SEED:-0}
+MSTAR_CONTEXT="sensor=MSTAR,band=X,mode=spotlight,resolution_m=0.3,depression_deg=17"
+LABELS="2S1,BMP2,BRDM2,BTR60,BTR70,D7,T62,T72,ZIL131,ZSU234,cargo ship,tanker,ship"
+mkdir -p "$OUT"
+
+# 1. Held-out splits: 20% of each MSTAR class and of the OpenSARShip chips are never trained on.
+$PY -m sarclip_core.data.split --images "$DATA/mstar_soc17" --val 0.2 --seed "$SEED" --out "$OUT/mstar"
+for part in train val; do
+    $PY -m sarclip_core.d2c --format folder --images "$OUT/mstar/$part" --context "$MSTAR_CONTEXT" \
+        --seed "$SEED" --out "$OUT/mstar_$part.csv" --jsonl "$OUT/mstar_$part.jsonl"
+done
+$PY -m sarclip_core.d2c --format opensarship --images "$DATA/opensarship" --seed "$SEED" \
+    --out "$OUT/ships.csv" --jsonl "$OUT/ships.jsonl"
+$PY -m sarclip_core.data.split --manifest "$OUT/ships.jsonl" --val 0.2 --seed "$SEED" --out "$OUT/ships.jsonl"
+
+# 2. Composed scenes (0-6 real targets in real clutter) for counting and positions: training scenes
+#    from training chips only, held-out scenes from held-out chips with another seed.
+$PY -m sarclip_core.d2c --format compose --images "$OUT/mstar/train" --context "$MSTAR_CONTEXT" --seed "$SEED" \
+    --scenes "$TRAIN_SCENES" --max-objects 6 --out-images "$OUT/composed_train" \
+    --out "$OUT/composed_train.csv" --jsonl "$OUT/composed_train.jsonl"
+$PY -m sarclip_core.d2c --format compose --images "$OUT/mstar/val" --context "$MSTAR_CONTEXT" --seed $((SEED + 1)) \
+    --scenes 200 --max-objects 6 --out-images "$OUT/composed_val" \
+    --out "$OUT/composed_val.csv" --jsonl "$OUT/composed_val.jsonl"
+
+TRAIN="$OUT/mstar_train.jsonl::$OUT/ships.train.jsonl::$OUT/composed_train.jsonl"
+COMMON=(--model sarclip-tiny-rn --seed "$SEED" --logs "$OUT/logs" --batch-size 64 --precision fp32)
+
+# 3. Stage 1: masked image modelling of the image tower on the training images.
+$PY -m sarclip_core.train --stage ssl --train-data "$TRAIN" --name stage1 --epochs "$SSL_EPOCHS" \
+    --lr 1e-3 --wd 0.05 --warmup 50 --resume latest "${COMMON[@]}"
+
+# 4. Stage 2: contrastive alignment on D2C captions, starting from stage 1.
+$PY -m sarclip_core.train --stage clip --train-data "$TRAIN" --val-zeroshot "$OUT/mstar/val" --name stage2 \
+    --pretrained "$OUT/logs/stage1/final" --epochs "$CLIP_EPOCHS" --lr 1e-3 --wd 0.1 --warmup 100 \
+    --labels "$LABELS" --resume latest --out "$MODEL_DIR" --save-dtype fp16 "${COMMON[@]}"
+echo "default model written to $MODEL_DIR; held-out data in $OUT"
