@@ -151,3 +151,23 @@ def test_missing_dependencies_are_named_with_the_install_command(run, tmp_path, 
     text = str(error.value)
     assert "SARCLIP needs sarclip_no_such_module" in text and '-m pip install --target' in text
     assert '"no-such-dist" "numpy<2"' in text
+
+
+def test_toolbox_runs_load_named_styled_layers(sarclip_provider, random_model, small_scene, tmp_path, qgis_new_project):
+    """processing.runAndLoadResults is what the toolbox dialog does: outputs load named and styled from the QML."""
+    import processing
+
+    common = {"INPUT": str(small_scene), "MODEL": str(random_model), "BATCH": 8, "INDEX_FOLDER": str(tmp_path / "index")}
+    processing.runAndLoadResults("sarclip:text_query", {**common, "QUERY": "ship", "OUTPUT": str(tmp_path / "h.tif")})
+    processing.runAndLoadResults("sarclip:classify_labels", {**common, "LABELS": "ship, open water",
+                                 "OUTPUT": str(tmp_path / "l.tif"), "OUTPUT_CONFIDENCE": str(tmp_path / "c.tif")})
+    processing.runAndLoadResults("sarclip:count_objects", {**common, "LABELS": "ship", "CELL_SIZE": 1000,
+                                 "OUTPUT": str(tmp_path / "n.gpkg"), "OUTPUT_POINTS": str(tmp_path / "p.gpkg")})
+    loaded = {layer.name(): layer for layer in qgis_new_project.mapLayers().values()}
+    assert isinstance(loaded["SARCLIP: ship"].renderer(), qgis_core.QgsSingleBandPseudoColorRenderer)
+    labels = loaded["SARCLIP labels"].renderer()
+    assert [(c.value, c.label) for c in labels.classes()] == [(1, "ship"), (2, "open water")]
+    assert isinstance(loaded["SARCLIP confidence"].renderer(), qgis_core.QgsSingleBandPseudoColorRenderer)
+    counts = loaded["SARCLIP counts"].renderer()
+    assert isinstance(counts, qgis_core.QgsGraduatedSymbolRenderer) and counts.classAttribute() == "total"
+    assert loaded["SARCLIP peaks"].geometryType() == qgis_core.QgsWkbTypes.PointGeometry

@@ -206,3 +206,18 @@ def test_dock_runs_the_algorithm_in_the_background_and_adds_styled_layers(
     ok, message = _wait_for_run(dock)
     assert (ok, message) == (False, "cancelled")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scene_db_ship_heatmap.tif"]
+
+
+def test_dock_shows_missing_dependencies_with_the_install_command(qgis_iface, monkeypatch):
+    from sarclip_qgis import deps
+    from sarclip_qgis.dock import SarclipDock
+
+    monkeypatch.setattr(deps, "REQUIREMENTS", {"numpy": "numpy<2", "sarclip_no_such_module": "no-such-dist"})
+    dock = SarclipDock(qgis_iface)
+    try:
+        assert dock.banner.isVisibleTo(dock)
+        assert "SARCLIP needs sarclip_no_such_module" in dock.banner_text.text()
+        assert dock.install_command.endswith('"no-such-dist" "numpy<2"') and "--target" in dock.install_command
+        assert dock.install_button.isEnabled()
+    finally:
+        dock.deleteLater()
