@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test bench
+.PHONY: setup test bench demo
 
 setup:
 	./scripts/setup.sh
@@ -14,8 +14,13 @@ test: setup
 
 bench: setup
 	$(PYTHON) bench/io_memory.py
+	$(PYTHON) bench/scene_bench.py
 
-# The main job that exists so far: a caption corpus from the real SAR data in ../shared/data.
+# The main job: a text query with the bundled default model on the demo SAR scene in resources/demo/.
+demo: setup
+	$(PYTHON) -m sarclip_core.scene.demo
+
+# A caption corpus from the real SAR data in ../shared/data.
 DATA ?= ../shared/data
 OUT  ?= outputs/captions
 MSTAR_CONTEXT := sensor=MSTAR,band=X,mode=spotlight,resolution_m=0.3,depression_deg=17
