@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qgis.core import QgsMapLayerProxyModel, QgsProject, QgsReferencedRectangle
+from qgis.core import QgsMapLayerProxyModel, QgsReferencedRectangle
 from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsExtentWidget, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
@@ -146,7 +146,8 @@ class SarclipDock(QgsDockWidget):
         self.resolution_spin.setValue(saved["resolution"])
         self.batch_spin.setValue(saved["batch"])
         self.cell_spin.setValue(saved["cell_size"])
-        self.output_widget.setFilePath(saved["output_folder"] or dock_settings.default_output_folder(self.layer_box.currentLayer()))
+        default_folder = dock_settings.default_output_folder(self.layer_box.currentLayer())
+        self.output_widget.setFilePath(saved["output_folder"] or default_folder)
 
     def values(self) -> dict:
         return {"task": self.task_box.currentIndex(), "query": self.query_edit.text().strip(),
@@ -158,7 +159,8 @@ class SarclipDock(QgsDockWidget):
     def _task_changed(self) -> None:
         """Show the query field for text queries and the label-set field otherwise."""
         algorithm = self.algorithm()
-        for widget, shown in ((self.query_edit, algorithm == "text_query"), (self.labels_edit, algorithm != "text_query")):
+        query = algorithm == "text_query"
+        for widget, shown in ((self.query_edit, query), (self.labels_edit, not query)):
             widget.setVisible(shown)
             self.form.labelForField(widget).setVisible(shown)
         self.cell_spin.setEnabled(algorithm == "count_objects")

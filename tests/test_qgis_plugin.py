@@ -207,6 +207,11 @@ def test_dock_runs_the_algorithm_in_the_background_and_adds_styled_layers(
     assert (ok, message) == (False, "cancelled")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scene_db_ship_heatmap.tif"]
 
+    dock.model_widget.setFilePath(str(tmp_path / "no" / "model"))
+    dock.run()
+    ok, message = _wait_for_run(dock)
+    assert not ok and "model not found" in message and dock.result_label.text() == message
+
 
 def test_dock_shows_missing_dependencies_with_the_install_command(qgis_iface, monkeypatch):
     from sarclip_qgis import deps

@@ -79,7 +79,8 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
         if layer is None or not layer.isValid():
             raise QgsProcessingException(f"{parameters.get(self.INPUT)}: not a readable raster layer")
         if layer.providerType() != "gdal":
-            raise QgsProcessingException(f"{layer.name()}: SARCLIP reads raster files (GDAL), not '{layer.providerType()}' layers")
+            raise QgsProcessingException(
+                f"{layer.name()}: SARCLIP reads raster files (GDAL), not '{layer.providerType()}' layers")
         path = QgsProviderRegistry.instance().decodeUri("gdal", layer.source()).get("path") or layer.source()
         return layer, path
 
