@@ -44,7 +44,7 @@ if [ ! -f "$OUT/result.json" ]; then
     tail -20 "$OUT/qgis.log" >&2
     exit 1
 fi
-cat "$OUT/result.json"
+cat "$OUT/result.json"; echo
 "$PYTHON" -c "import json, sys; r = json.load(open(sys.argv[1])); sys.exit(0 if r['ok'] else 1)" "$OUT/result.json"
 test -s "$OUT/screenshot.png"
 echo "gui-test: passed; screenshot $OUT/screenshot.png"
