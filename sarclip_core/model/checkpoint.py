@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import open_clip
 import torch
@@ -77,7 +79,8 @@ def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "
     if not isinstance(config, dict):
         raise SarclipError(f"{root / CONFIG_FILE}: has no 'model_cfg' object")
     try:
-        model = open_clip.create_model(f"local-dir:{root}", load_weights=False)
+        with quiet_random_init():
+            model = open_clip.create_model(f"local-dir:{root}", load_weights=False)
         normalisation = Normalisation.from_dict(meta["normalisation"])
         heads, enabled, channels = meta["anyreader"]["heads"], meta["anyreader"]["enabled"], int(meta["input_channels"])
     except (KeyError, TypeError, ValueError, SarclipError) as error:
@@ -88,6 +91,17 @@ def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "
     model.to(device).eval()
     reader.to(device).eval()
     return Checkpoint(model, reader, config, normalisation, channels, meta.get("labels"), meta.get("train_args", {}))
+
+
+@contextmanager
+def quiet_random_init() -> Iterator[None]:
+    """Silence open_clip's "No pretrained weights loaded" warning where weights are loaded right after."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 import json
 import os
 import socket
@@ -15,7 +16,7 @@ from huggingface_hub import constants as hub_constants
 from torch import nn
 
 from ..errors import SarclipError
-from .checkpoint import load_weights
+from .checkpoint import load_weights, quiet_random_init
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 DEFAULT_MODEL = "sarclip-tiny-rn"
@@ -55,7 +56,8 @@ def create_model(name_or_config: str | os.PathLike = DEFAULT_MODEL, pretrained: 
     name = model_name(name_or_config)
     model_config(name)
     if pretrained is None or Path(pretrained).exists():
-        model = open_clip.create_model(name, precision=precision)
+        with quiet_random_init() if pretrained is not None else nullcontext():
+            model = open_clip.create_model(name, precision=precision)
         if pretrained is not None:
             load_weights(model, pretrained)
         return model.to(device)
