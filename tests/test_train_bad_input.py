@@ -1,0 +1,79 @@
+"""Bad training input: exit 2 with one line naming file and row, no traceback; --skip-bad goes on and lists it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sarclip_core.train.__main__ import main as train_main
+from train_helpers import FAST, cli
+
+GOOD = 4
+# name: (CSV rows after the good ones, None for a wrong header; extra flags; what the one error line must say)
+CASES = {
+    "missing file": (["nowhere.png,a tank"], [], ["bad.csv:row 6", "image not found:", "nowhere.png"]),
+    "unreadable image": (["garbage.png,a tank"], [], ["bad.csv:row 6", "garbage.png"]),
+    "empty caption": (["good0.png,"], [], ["bad.csv:row 6", "empty caption"]),
+    "wrong column": (None, [], ["bad.csv:row 1", "'filepath'"]),
+    "batch larger than data": ([], ["--batch-size", "64"], ["fewer than one global batch", "--batch-size"]),
+}
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> Path:
+    """A folder with a few good chips and a .png of garbage bytes."""
+    root = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(0)
+    for i in range(GOOD):
+        Image.fromarray(rng.integers(0, 255, (64, 64), dtype=np.uint8)).save(root / f"good{i}.png")
+    (root / "garbage.png").write_bytes(rng.integers(0, 255, 300, dtype=np.uint8).tobytes())
+    return root
+
+
+def case_argv(root: Path, images: Path, name: str, rows: list[str] | None, flags: list[str]) -> list[str]:
+    """Write the case's CSV under root (good rows first, bad ones after) and return its trainer flags."""
+    case = root / name.replace(" ", "_")
+    case.mkdir()
+    header = "filepath,caption" if rows is not None else "path,caption"
+    good = [f"{images}/good{i}.png,a SAR image of object {i}" for i in range(GOOD)]
+    bad = [f"{images}/{row}" for row in rows or []]
+    (case / "bad.csv").write_text("\n".join([header, *good, *bad]) + "\n", encoding="utf-8")
+    return ["--train-data", str(case / "bad.csv"), "--batch-size", "2", "--max-steps", "1",
+            "--logs", str(case / "logs"), "--name", "run", *flags, *FAST]
+
+
+def check_one_line(err: str, name: str) -> None:
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, err
+    for words in CASES[name][2]:
+        assert words in errors[0], errors[0]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_bad_input_is_one_clear_line(images, tmp_path, name, capsys):
+    assert train_main(case_argv(tmp_path, images, name, *CASES[name][:2])) == 2
+    check_one_line(capsys.readouterr().err, name)
+
+
+def test_the_real_cli_exits_2_with_one_line(images, tmp_path):
+    """The same through `python -m sarclip_core.train` (exit status and stderr of a real process)."""
+    argv = case_argv(tmp_path, images, "unreadable image", *CASES["unreadable image"][:2])
+    run = cli(*argv, cwd=tmp_path)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 2, err[-2000:]
+    check_one_line(err, "unreadable image")
+
+
+def test_skip_bad_goes_on_and_lists_what_it_skipped(images, tmp_path, capsys):
+    rows = [row for rows, _, _ in CASES.values() if rows for row in rows]
+    argv = case_argv(tmp_path, images, "skip bad", rows, ["--skip-bad"])
+    assert train_main(argv) == 0
+    log = Path(argv[argv.index("--logs") + 1]) / "run" / "out.log"
+    skipped = [line for line in log.read_text(encoding="utf-8").splitlines() if "skipped:" in line]
+    assert len(skipped) == 3 and "done: 1 steps" in capsys.readouterr().out
+    for words in ("row 6: image not found: ", "row 7: ", "garbage.png", "row 8: empty caption"):
+        assert any(words in line for line in skipped), (words, skipped)

@@ -1,0 +1,42 @@
+"""kill -9 mid-run, then --resume latest: same step count and the same final weights as an uninterrupted run."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+import torch
+
+from sarclip_core.train.state import checkpoints
+from train_helpers import cli, make_tiny_data, steps, train, weights
+
+STEPS = 12  # 4 steps per epoch x 3 epochs
+
+
+@pytest.mark.parametrize("stage, source", [("ssl", "folder"), ("clip", "csv")])
+def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path, stage, source):
+    data = make_tiny_data(tmp_path)
+    common = ("--stage", stage, "--train-data", data[source], "--batch-size", "4", "--epochs", "3",
+              "--save-every-n-steps", "2", "--logs", tmp_path / "logs", "--name", "run")
+    run = tmp_path / "logs" / "run"
+    victim = cli(*common, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not checkpoints(run / "checkpoints") and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate()
+    assert victim.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert not (run / "final").exists()
+    resumed_at = int(checkpoints(run / "checkpoints")[-1].name.split("_")[1])
+    assert 2 <= resumed_at < STEPS
+
+    again = cli(*common, "--resume", "latest", cwd=tmp_path)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err[-2000:]
+    assert f"at step {resumed_at}" in out and f"done: {STEPS} steps" in out, out
+    assert steps(run)[-1]["step"] == STEPS
+
+    train(*common[:-4], "--logs", tmp_path / "straight", "--name", "run")
+    expected, got = weights(tmp_path / "straight" / "run" / "final"), weights(run / "final")
+    assert not [k for k, v in expected.items() if not torch.allclose(got[k], v, rtol=1e-6, atol=1e-7)]
