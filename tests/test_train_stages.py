@@ -43,9 +43,11 @@ def test_stage1_outputs_and_trains_only_the_image_tower(stage1):
 
 @pytest.mark.parametrize("source", ["csv", "jsonl"])
 def test_stage2_outputs_and_trains_both_towers(data, tmp_path, source):
-    train("--stage", "clip", "--train-data", data[source], "--batch-size", "4", "--max-steps", "2",
-          "--logs", tmp_path, "--name", "clip")
+    train("--stage", "clip", "--train-data", data[source], "--val-data", data["csv"], "--batch-size", "4",
+          "--max-steps", "2", "--logs", tmp_path, "--name", "clip")
     check_run(tmp_path / "clip", trained=("visual.", *TEXT), untouched=())
+    metrics = json.loads((tmp_path / "clip" / "metrics.jsonl").read_text(encoding="utf-8"))
+    assert 0 <= metrics["val_mean_recall"] <= 100 and metrics["samples_per_s"] > 0
 
 
 def check_run(run_dir, trained: tuple[str, ...], untouched: tuple[str, ...]) -> None:
