@@ -52,7 +52,6 @@ def check_caption(caption: str, record: dict, vocab: Vocabulary) -> list[str]:
     counts: dict[str, int] = {}
     for label, n in record["counts"].items():
         counts[vocab.canonical(label)] = counts.get(vocab.canonical(label), 0) + n
-    total = sum(counts.values())
     terms = term_classes(vocab, list(counts))
     text = caption.lower()
     for box in record["boxes"]:

@@ -29,14 +29,19 @@ def split_items(items: Sequence, val_share: float, seed: int) -> tuple[list, lis
     return order[n_val:], order[:n_val]
 
 
-def split_folder(root: Path, out: Path, val_share: float, seed: int) -> dict[str, int]:
-    """Symlink a class-folder dataset into out/train and out/val, stratified per class."""
+def class_split(root: Path, val_share: float, seed: int) -> dict[str, tuple[list[Path], list[Path]]]:
+    """Per class of a class-folder dataset: (train, val) image paths, the same for the same seed."""
     by_class: dict[str, list[Path]] = {}
     for path, label in image_folder(root):
         by_class.setdefault(label, []).append(path)
+    return {label: split_items(paths, val_share, seed) for label, paths in by_class.items()}
+
+
+def split_folder(root: Path, out: Path, val_share: float, seed: int) -> dict[str, int]:
+    """Symlink a class-folder dataset into out/train and out/val, stratified per class."""
     counts = {"train": 0, "val": 0}
-    for label, paths in by_class.items():
-        for part, chosen in zip(("train", "val"), split_items(paths, val_share, seed)):
+    for label, parts in class_split(root, val_share, seed).items():
+        for part, chosen in zip(("train", "val"), parts):
             folder = out / part / label
             folder.mkdir(parents=True, exist_ok=True)
             for path in chosen:

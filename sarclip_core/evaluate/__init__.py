@@ -6,10 +6,10 @@ Command line: `python -m sarclip_core.evaluate TASK ...`. Python API:
     class_text_embeddings(model_or_encoder, ["T72", "BMP2"]) -> (K, D) prompt-ensembled class embeddings
 """
 
+from ..model.prompts import TEMPLATES, class_phrases, class_text_embeddings
 from .embeddings import Embedder, evaluation_mode
 from .metrics import (confusion_matrix, counting_metrics, first_hit_rank, mean_per_class_accuracy, retrieval_recalls,
                       topk_accuracy)
-from .prompts import TEMPLATES, class_phrases, class_text_embeddings
 from .results import Confusion, TaskResult
 from .suite import TASKS, evaluate_task, load_config, run_suite, run_task
 

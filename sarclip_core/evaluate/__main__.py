@@ -16,7 +16,7 @@ from ..io.raster import NoCrsWarning
 from .counting import FORMATS
 from .embeddings import Embedder
 from .report import describe_model, text_table, write_json, write_report
-from .suite import TASKS, check_options, load_config, run_suite, task_options
+from .suite import check_options, load_config, run_suite, task_options
 
 DEFAULT_BATCH = 64
 

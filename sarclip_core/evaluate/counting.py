@@ -19,7 +19,7 @@ from ..errors import SarclipError
 from .embeddings import Embedder
 from .manifests import read_jsonl, resolve
 from .metrics import confusion_matrix, counting_metrics
-from .prompts import ensemble
+from ..model.prompts import ensemble
 from .results import Confusion, TaskResult
 
 FORMATS = ("jsonl", *READERS)

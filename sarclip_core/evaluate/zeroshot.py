@@ -6,7 +6,7 @@ from ..d2c.validate import parse_classes
 from .embeddings import Embedder
 from .folders import embed_folder
 from .metrics import accuracy, confusion_matrix, mean_per_class_accuracy, topk_accuracy
-from .prompts import class_text_embeddings, parse_templates
+from ..model.prompts import class_text_embeddings, parse_templates
 from .results import Confusion, TaskResult
 
 

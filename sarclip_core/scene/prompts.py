@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from ..d2c.captions import article
-from ..d2c.vocabulary import load_vocabulary
 from ..errors import SarclipError
 from ..model import Checkpoint, encode_text
+from ..model.prompts import class_text_embeddings, ensemble
 
-# Phrasings the caption corpus uses (d2c.captions.IMAGE_WORDS), so prompts read like training captions.
-TEMPLATES = ("a SAR image of {}", "a radar image of {}", "this SAR image shows {}")
 BACKGROUND = "background"
 BACKGROUND_PROMPTS = ("a SAR image of clutter without any target", "an empty SAR scene showing only background clutter",
                       "no targets are visible in this SAR image", "a SAR image of the open sea surface")
@@ -38,27 +34,20 @@ def parse_query(query: str) -> list[str]:
     return phrases
 
 
-def prompts_for(label: str) -> list[str]:
-    """Prompts for one label: its vocabulary names, synonyms and description in each template.
-
-    A label the vocabulary does not know is used as typed; background words get the clutter captions.
-    """
-    if label.lower() in BACKGROUND_WORDS:
-        return list(BACKGROUND_PROMPTS)
-    words = load_vocabulary().words(label)
-    terms = [article(term) for term in dict.fromkeys(words.terms)]
-    if words.description:
-        terms.append(words.description)
-    return [template.format(term) for term in terms for template in TEMPLATES]
-
-
 def embed(checkpoint: Checkpoint, labels: list[str]) -> np.ndarray:
-    """(K, D) unit embeddings, one per label: the normalised mean of its prompts' embeddings."""
-    vectors = []
-    for label in labels:
-        text = encode_text(checkpoint.model, prompts_for(label)).float().mean(dim=0)
-        vectors.append(torch.nn.functional.normalize(text, dim=0).cpu().numpy())
-    return np.stack(vectors).astype(np.float32)
+    """(K, D) unit embeddings, one per label: its vocabulary phrases in the SAR templates, ensembled.
+
+    A label the vocabulary does not know is used as typed; background words get clutter captions.
+    """
+    vectors = class_text_embeddings(checkpoint.model, labels)
+    background = [i for i, label in enumerate(labels) if label.lower() in BACKGROUND_WORDS]
+    if background:
+        vectors[background] = ensemble(_encoder(checkpoint), [BACKGROUND_PROMPTS], templates=("{}",))
+    return vectors.astype(np.float32)
+
+
+def _encoder(checkpoint: Checkpoint):
+    return lambda texts: encode_text(checkpoint.model, texts).float().cpu().numpy()
 
 
 def embed_query(checkpoint: Checkpoint, query: str) -> np.ndarray:

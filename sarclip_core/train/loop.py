@@ -123,6 +123,7 @@ class Trainer:
         epoch_losses: list[float] = []
         epoch_start, epoch_samples = time.perf_counter(), 0
         while self.step < self.total_steps:
+            step_start = time.perf_counter()
             epoch, index = divmod(self.step, steps_per_epoch)
             batch = self.data.batch(self.batches.indices(epoch, index), epoch)
             lr = self.optimizer.param_groups[0]["lr"]
@@ -130,7 +131,9 @@ class Trainer:
             self.step += 1
             epoch_losses.append(loss)
             epoch_samples += len(batch.captions) * self.world.size
-            self.log.step({"step": self.step, "epoch": epoch, "loss": loss, "lr": lr})
+            # wall time of the step, batch assembly included: steady-state throughput without checkpoints
+            self.log.step({"step": self.step, "epoch": epoch, "loss": loss, "lr": lr,
+                           "seconds": time.perf_counter() - step_start})
             bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
             bar.update()
             epoch_done = self.step % steps_per_epoch == 0 or self.step == self.total_steps

@@ -1,7 +1,7 @@
-"""The zero-shot text side: class names -> vocabulary phrases -> SAR prompt templates -> one ensembled embedding.
+"""The text side of every query: class names -> vocabulary phrases -> SAR prompt templates -> one embedding.
 
-Reusable outside the suite (the trainer validates with it): `class_text_embeddings(embedder_or_texts, labels)`.
-The templates use the same openings as the D2C captions the model is trained on.
+Shared by zero-shot evaluation, counting prompts and scene queries, so the analyst's query and the
+measured accuracy use the same prompts. The templates open the way D2C training captions do.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from torch import nn
 from ..d2c.captions import article
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, Vocabulary, load_vocabulary
 from ..errors import SarclipError
-from ..model import encode_text
+from .encode import encode_text
 
 TEMPLATES = ("a SAR image of {}.", "a radar image of {}.", "SAR imagery showing {}.", "this SAR image shows {}.",
              "{} in a SAR image.")
