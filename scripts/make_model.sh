@@ -46,4 +46,12 @@ $PY -m sarclip_core.train --stage ssl --train-data "$TRAIN" --name stage1 --epoc
 $PY -m sarclip_core.train --stage clip --train-data "$TRAIN" --val-zeroshot "$OUT/mstar/val" --name stage2 \
     --pretrained "$OUT/logs/stage1/final" --epochs "$CLIP_EPOCHS" --lr 1e-3 --wd 0.1 --warmup 100 \
     --labels "$LABELS" --resume latest --out "$MODEL_DIR" --save-dtype fp16 "${COMMON[@]}"
-echo "default model written to $MODEL_DIR; held-out data in $OUT"
+
+
+# 5. Baseline for the model card: the same stage 2 without stage 1 (random image tower at the start).
+if [ "${NO_BASELINE:-0}" != 1 ]; then
+    $PY -m sarclip_core.train --stage clip --train-data "$TRAIN" --name baseline-no-ssl \
+        --epochs "$CLIP_EPOCHS" --lr 1e-3 --wd 0.1 --warmup 100 --resume latest --out "$OUT/baseline-no-ssl" \
+        "${COMMON[@]}"
+fi
+scripts/evaluate_model.sh
