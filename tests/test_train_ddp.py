@@ -20,8 +20,9 @@ def test_two_processes_equal_one_process_with_the_global_batch(tmp_path):
     """
     data = make_tiny_data(tmp_path)
     common = ("--stage", "clip", "--train-data", data["csv"], "--model", data["vit"], "--max-steps", "2")
-    # torchrun's own --logs-specs makes '--logs' ambiguous on its command line: use the default ./logs
-    ddp = cli(*common, "--batch-size", "4", "--name", "ddp", cwd=tmp_path, launcher=TORCHRUN)
+    # torchrun's own --logs-specs makes '--logs' ambiguous on its command line: --logs-dir is the alias
+    ddp = cli(*common, "--batch-size", "4", "--logs-dir", tmp_path / "logs", "--name", "ddp", cwd=tmp_path,
+              launcher=TORCHRUN)
     train(*common, "--batch-size", "8", "--logs", tmp_path / "single", "--name", "one")
     out, err = ddp.communicate(timeout=120)
     assert ddp.returncode == 0, err[-2000:]

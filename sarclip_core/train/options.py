@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", help="'latest' (this run's newest checkpoint, if any) or a step_* checkpoint dir")
-    p.add_argument("--logs", default="./logs", help="where runs are written")
+    p.add_argument("--logs", "--logs-dir", dest="logs", default="./logs",
+                   help="where runs are written (under torchrun use --logs-dir: torchrun takes --logs for its own)")
     p.add_argument("--name", help="run name (default: <stage>-<model>)")
     p.add_argument("--accum-freq", type=int, default=1, help="micro-batches per step, contrastive features cached")
     p.add_argument("--save-every-n-steps", type=int, help="also checkpoint every N steps (besides every epoch)")
