@@ -42,10 +42,13 @@ COMMON=(--model sarclip-tiny-rn --seed "$SEED" --logs "$OUT/logs" --batch-size 6
 $PY -m sarclip_core.train --stage ssl --train-data "$TRAIN" --name stage1 --epochs "$SSL_EPOCHS" \
     --lr 1e-3 --wd 0.05 --warmup 50 --resume latest "${COMMON[@]}"
 
-# 4. Stage 2: contrastive alignment on D2C captions, starting from stage 1.
+# 4. Stage 2: contrastive alignment on D2C captions, starting from stage 1. The checkpoint directory
+#    is replaced whole, so the model card is kept aside and put back.
+[ -f "$MODEL_DIR/MODEL_CARD.md" ] && cp "$MODEL_DIR/MODEL_CARD.md" "$OUT/MODEL_CARD.md"
 $PY -m sarclip_core.train --stage clip --train-data "$TRAIN" --val-zeroshot "$OUT/mstar/val" --name stage2 \
     --pretrained "$OUT/logs/stage1/final" --epochs "$CLIP_EPOCHS" --lr 1e-3 --wd 0.1 --warmup 100 \
     --labels "$LABELS" --resume latest --out "$MODEL_DIR" --save-dtype fp16 "${COMMON[@]}"
+[ -f "$OUT/MODEL_CARD.md" ] && cp "$OUT/MODEL_CARD.md" "$MODEL_DIR/MODEL_CARD.md"
 
 
 # 5. Baseline for the model card: the same stage 2 without stage 1 (random image tower at the start).

@@ -20,6 +20,15 @@ E = math.e
 def test_contrastive_loss_two_by_two(groups, expected):
     unit = torch.eye(2)
     assert contrastive_loss(unit, unit, torch.tensor(1.0), groups).item() == pytest.approx(expected, rel=1e-6)
+    # the same cases given as caption ids: identical caption texts are positives too
+    assert contrastive_loss(unit, unit, torch.tensor(1.0), captions=groups).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_positives_are_the_union_of_same_group_and_same_caption():
+    unit = torch.eye(2)
+    distinct, same = torch.tensor([4, 9]), torch.tensor([1, 1])
+    both_positive = contrastive_loss(unit, unit, torch.tensor(1.0), distinct, same).item()
+    assert both_positive == pytest.approx(math.log(1 + E) - 0.5, rel=1e-6)
 
 
 def test_same_group_pairs_are_not_pushed_apart():

@@ -19,11 +19,12 @@ from .manifest import Sample
 
 @dataclass
 class Batch:
-    """Images (a stacked tensor when all share a size, else a list), one caption each, and their group ids."""
+    """Images (a stacked tensor when all share a size, else a list), one caption each, group and caption ids."""
 
     images: torch.Tensor | list[torch.Tensor]
     captions: list[str]
     groups: torch.Tensor
+    caption_ids: torch.Tensor
 
 
 class ChipDataset:
@@ -75,7 +76,8 @@ class ChipDataset:
         chips, captions = zip(*(self.item(i, epoch) for i in indices))
         same_size = len({tuple(c.shape) for c in chips}) == 1
         images = torch.stack(chips) if same_size else list(chips)
-        return Batch(images, list(captions), self.groups[list(indices)])
+        caption_ids = torch.tensor([zlib.crc32(c.encode()) for c in captions], dtype=torch.int64)
+        return Batch(images, list(captions), self.groups[list(indices)], caption_ids)
 
 
 class EpochBatches:

@@ -48,9 +48,6 @@ class Trainer:
         self.problems: list[str] = []
         samples = (image_samples(args.train_data) if args.stage == "ssl"
                    else read_manifests(args.train_data, args.skip_bad, self.problems))
-        if args.group_by == "caption":
-            for sample in samples:
-                sample.key = "\n".join(sorted(set(sample.captions)))
         self.data = ChipDataset(samples, self.normalisation, self.channels, args.shift, args.seed, args.skip_bad,
                                 show_progress=world.is_main,
                                 crop=self.reader.native_size if args.stage == "ssl" else None)
@@ -182,7 +179,9 @@ class Trainer:
     def _clip_step(self, batch: Batch) -> float:
         """Contrastive step; with --accum-freq, features of all micro-batches are cached (open_clip's scheme)."""
         tokens = self.module.tokenize(batch.captions).to(self.world.device)
-        groups = gather(batch.groups.to(self.world.device), self.world) if self.args.group_by != "none" else None
+        mode = self.args.group_by
+        groups = gather(batch.groups.to(self.world.device), self.world) if mode == "label" else None
+        captions = gather(batch.caption_ids.to(self.world.device), self.world) if mode != "none" else None
         parts = chunks(list(range(len(batch.captions))), self.args.accum_freq)
         images = batch.images
 
@@ -200,7 +199,7 @@ class Trainer:
                     image = torch.cat([c[0] for c in cached[:j]] + [image] + [c[0] for c in cached[j + 1:]])
                     text = torch.cat([c[1] for c in cached[:j]] + [text] + [c[1] for c in cached[j + 1:]])
                 loss = contrastive_loss(gather(image.float(), self.world), gather(text.float(), self.world),
-                                        scale.float(), groups)
+                                        scale.float(), groups, captions)
             loss.backward()
             loss_value = loss.item()
         return loss_value

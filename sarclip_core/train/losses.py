@@ -7,19 +7,20 @@ import torch.nn.functional as F
 
 
 def contrastive_loss(image: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor,
-                     groups: torch.Tensor | None = None) -> torch.Tensor:
+                     groups: torch.Tensor | None = None, captions: torch.Tensor | None = None) -> torch.Tensor:
     """Symmetric InfoNCE over unit image/text features (N, D).
 
-    With `groups`, pairs from the same group (same class set, or identical captions) are all
-    positives (UniCL-style soft targets) instead of being pushed apart as plain CLIP would.
+    Pairs from the same group (same class set) or with the same caption text (ids in `captions`)
+    are all positives (UniCL-style soft targets) instead of being pushed apart as plain CLIP would:
+    a generic caption such as "one vehicle seen by radar" drawn for two images is right for both.
     """
     logits = logit_scale * image @ text.t()
-    if groups is None:
-        targets = torch.eye(len(image), device=image.device)
-    else:
-        groups = groups.to(image.device)
-        targets = (groups[:, None] == groups[None, :]).float()
-    targets = targets / targets.sum(dim=1, keepdim=True)
+    targets = torch.eye(len(image), device=image.device, dtype=torch.bool)
+    for ids in (groups, captions):
+        if ids is not None:
+            ids = ids.to(image.device)
+            targets |= ids[:, None] == ids[None, :]
+    targets = targets.float() / targets.sum(dim=1, keepdim=True)
     image_loss = torch.sum(-targets * F.log_softmax(logits, dim=1), dim=1).mean()
     text_loss = torch.sum(-targets.t() * F.log_softmax(logits.t(), dim=1), dim=1).mean()
     return (image_loss + text_loss) / 2

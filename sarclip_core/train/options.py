@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-anyreader", dest="anyreader", action="store_false",
                    help="plain resize to the native size instead of AnyReader tiles (ablation)")
     p.add_argument("--group-by", choices=("label", "caption", "none"), default="label",
-                   help="which batch items count as positives of each other: same label/class set (default), "
-                        "identical captions, or none (plain CLIP)")
+                   help="which batch items count as positives of each other: same label/class set or same "
+                        "caption text (default), same caption text only, or none (plain CLIP)")
     p.add_argument("--channels", type=int, default=1, help="SAR channels the model reads (1: single pol, 2: dual)")
     p.add_argument("--mask-ratio", type=float, default=0.6, help="stage 1: share of patches masked")
     p.add_argument("--shift", type=int, default=8, help="augmentation: random shift in pixels")
