@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from ..cli import run_cli
 from ..errors import SarclipError
 from .images import image_folder
 
@@ -86,18 +87,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="output folder (--images) or name stem (--manifest)")
     args = parser.parse_args(argv)
-    try:
+
+    def work() -> None:
         if args.images:
             counts = split_folder(args.images, args.out, args.val, args.seed)
         else:
             if not args.manifest.is_file():
                 raise SarclipError(f"{args.manifest}: manifest not found")
             counts = split_manifest(args.manifest, args.out, args.val, args.seed)
-    except SarclipError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"train {counts['train']}, val {counts['val']}")
-    return 0
+        print(f"train {counts['train']}, val {counts['val']}")
+
+    return run_cli(work)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..cli import run_cli
 from ..errors import SarclipError
 from ..io import MapExtent, PixelBox, describe
 from ..model import load_model
@@ -98,21 +99,17 @@ def default_cell(scene: str, native: int, settings: SceneSettings) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
-    try:
+
+    def work() -> None:
         summary = run(args)
         if args.json:
             args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    except SarclipError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted; no partial outputs were left", file=sys.stderr)
-        return 130
-    for name, result in summary.items():
-        print(f"{name}: {result['message']}")
-        for what, path in result["outputs"].items():
-            print(f"  {what}: {path}")
-    return 0
+        for name, result in summary.items():
+            print(f"{name}: {result['message']}")
+            for what, path in result["outputs"].items():
+                print(f"  {what}: {path}")
+
+    return run_cli(work, "interrupted; no partial outputs were left")
 
 
 if __name__ == "__main__":

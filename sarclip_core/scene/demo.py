@@ -17,7 +17,7 @@ from PIL import Image
 
 from ..d2c.compose import ChipLibrary, ComposeSettings, compose_scene
 from ..data.split import class_split
-from ..errors import SarclipError
+from ..cli import run_cli
 from .api import text_query
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo"
@@ -48,14 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="default")
     parser.add_argument("--make-scene", type=Path, metavar="MSTAR_DIR", help="rebuild the demo scene first")
     args = parser.parse_args(argv)
-    try:
-        if args.make_scene:
-            make_scene(args.make_scene)
-        args.out.mkdir(parents=True, exist_ok=True)
-        result = text_query(SCENE, args.query, args.out / "heatmap.tif", args.model)
-    except SarclipError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_cli(lambda: run_demo(args))
+
+
+def run_demo(args: argparse.Namespace) -> None:
+    """Query the demo scene and print what was found against the recorded target boxes."""
+    if args.make_scene:
+        make_scene(args.make_scene)
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = text_query(SCENE, args.query, args.out / "heatmap.tif", args.model)
     truth = json.loads(BOXES.read_text())
     print(f"scene: {SCENE} (real MSTAR targets in real MSTAR clutter, {len(truth)} targets: "
           f"{', '.join(sorted({t['label'] for t in truth}))})")
@@ -68,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"targets with a peak on them: {found} of {len(truth)}; peaks: {len(result['peaks'])}")
     for what, path in result["outputs"].items():
         print(f"{what}: {path}")
-    return 0
 
 
 def _inside(peak: dict, box: list[float], margin: float = 16.0) -> bool:

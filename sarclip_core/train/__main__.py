@@ -6,7 +6,7 @@ import logging
 import sys
 from typing import Sequence
 
-from ..errors import SarclipError
+from ..cli import run_cli
 from .distributed import close_world, init_world
 from .loop import Trainer
 from .options import parse_args
@@ -15,21 +15,15 @@ from .options import parse_args
 def main(argv: Sequence[str] | None = None) -> int:
     # GDAL's libtiff notes on OpenSARShip chips ("ExtraSamples") are not the user's problem.
     logging.getLogger("rasterio._env").setLevel(logging.ERROR)
-    world = None
-    try:
+    def work() -> None:
         args = parse_args(argv)
         world = init_world(args.device)
-        Trainer(args, world).run()
-    except SarclipError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: the last complete checkpoint is kept; continue with --resume latest", file=sys.stderr)
-        return 130
-    finally:
-        if world is not None:
+        try:
+            Trainer(args, world).run()
+        finally:
             close_world(world)
-    return 0
+
+    return run_cli(work, "interrupted: the last complete checkpoint is kept; continue with --resume latest")
 
 
 if __name__ == "__main__":
