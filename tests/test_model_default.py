@@ -46,8 +46,8 @@ def held_out(default, tmp_path_factory) -> dict[str, torch.Tensor]:
                     "--jsonl", str(work / "ships.jsonl")], cwd=ROOT, check=True, capture_output=True)
     split_manifest(work / "ships.jsonl", work / "ships.jsonl", VAL_SHARE, SEED)
     for sample in read_manifest(work / "ships.val.jsonl"):
-        if sample.key in ("cargo:1", "tanker:1"):
-            paths.setdefault(sample.key.split(":")[0], []).append(ROOT / sample.filepath)
+        if sample.key in ("Cargo:1", "Tanker:1"):  # OpenSARShip's AIS type names
+            paths.setdefault(sample.key.split(":")[0].lower(), []).append(ROOT / sample.filepath)
     return {label: encode_chips(default.reader, [read_chip(p, default.normalisation, default.channels)
                                                  for p in files])
             for label, files in paths.items()}

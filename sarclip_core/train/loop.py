@@ -79,7 +79,7 @@ class Trainer:
             return loaded.model.train(), loaded.reader.train(), loaded.config, loaded.normalisation, loaded.channels
         model = create_model(args.model, args.pretrained, device=self.world.device).train()
         reader = AnyReader.for_model(model, enabled=args.anyreader).to(self.world.device).train()
-        return model, reader, model_config(model_name(args.model)), Normalisation(), args.channels
+        return model, reader, model_config(model_name(args.model)), Normalisation(domain=args.norm_domain), args.channels
 
     def _build_module(self) -> nn.Module:
         args = self.args

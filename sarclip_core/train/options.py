@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which batch items count as positives of each other: same label/class set or same "
                         "caption text (default), same caption text only, or none (plain CLIP)")
     p.add_argument("--channels", type=int, default=1, help="SAR channels the model reads (1: single pol, 2: dual)")
+    p.add_argument("--norm-domain", choices=("db", "linear"), default="db",
+                   help="values standardised per chip in decibels or as linear amplitude; recorded with the model "
+                        "(a --pretrained SARCLIP checkpoint brings its own)")
     p.add_argument("--mask-ratio", type=float, default=0.6, help="stage 1: share of patches masked")
     p.add_argument("--shift", type=int, default=8, help="augmentation: random shift in pixels")
     p.add_argument("--skip-bad", action="store_true", help="skip bad rows and unreadable images (listed in the log)")
