@@ -100,7 +100,9 @@ def _open(scene, model, settings: SceneSettings, steps: Steps) -> Run:
 def _probabilities(block: np.ndarray, scale: float) -> np.ndarray:
     """Softmax over labels (axis 0) of blended similarities at the model's temperature; NaN stays NaN."""
     logits = scale * block
-    logits -= np.nanmax(logits, axis=0, keepdims=True) if np.isfinite(logits).any() else 0.0
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels (no data) stay NaN
+        logits -= np.nanmax(logits, axis=0, keepdims=True) if np.isfinite(logits).any() else 0.0
     exp = np.exp(logits)
     return exp / exp.sum(axis=0, keepdims=True)
 
