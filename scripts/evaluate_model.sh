@@ -3,11 +3,7 @@
 # baselines: the same recipe without stage 1 (if trained), and the same weights with AnyReader off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-.venv/bin/python}
-DATA=${DATA:-../shared/data}
-OUT=${OUT:-outputs/model}
-MODEL_DIR=${MODEL_DIR:-resources/models/sarclip-tiny}
-MSTAR_CONTEXT="sensor=MSTAR,band=X,mode=spotlight,resolution_m=0.3,depression_deg=17"
+source scripts/model_paths.sh
 
 # Large held-out images for the AnyReader ablation: HRSID's 800x800 ship scenes (never trained on)
 # and 512x512 scenes composed from held-out MSTAR chips.

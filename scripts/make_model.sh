@@ -4,15 +4,11 @@
 # stage 2 (contrastive alignment with AnyReader). Held-out parts are kept in $OUT for evaluation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-.venv/bin/python}
-DATA=${DATA:-../shared/data}
-OUT=${OUT:-outputs/model}
-MODEL_DIR=${MODEL_DIR:-resources/models/sarclip-tiny}
+source scripts/model_paths.sh
 SSL_EPOCHS=${SSL_EPOCHS:-3}
 CLIP_EPOCHS=${CLIP_EPOCHS:-25}
 TRAIN_SCENES=${TRAIN_SCENES:-400}
 SEED=${SEED:-0}
-MSTAR_CONTEXT="sensor=MSTAR,band=X,mode=spotlight,resolution_m=0.3,depression_deg=17"
 LABELS="2S1,BMP2,BRDM2,BTR60,BTR70,D7,T62,T72,ZIL131,ZSU234,cargo ship,tanker,ship"
 mkdir -p "$OUT"
 
