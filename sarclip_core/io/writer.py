@@ -106,7 +106,7 @@ class BlendedWriter:
         folder = self.path.parent
         if not folder.is_dir():
             raise RasterError(folder, "output folder does not exist")
-        if not _writable(folder):
+        if not writable(folder):
             raise RasterError(folder, "output folder is not writable")
         token = f"{os.getpid()}-{id(self):x}"
         self._acc_path = folder / f".{self.path.name}.{token}.acc.tif"
@@ -207,7 +207,7 @@ class BlendedWriter:
             self._env = None
 
 
-def _writable(folder: Path) -> bool:
+def writable(folder: Path) -> bool:
     """Try to create a file: permission bits alone do not tell for root or read-only mounts."""
     try:
         with tempfile.TemporaryFile(dir=folder):

@@ -15,7 +15,7 @@ from rasterio.windows import Window as RioWindow
 
 from ..errors import RasterError
 from ..io import BlendedWriter, OutputGrid
-from ..io.writer import FINAL_BLOCK, _writable, overview_levels
+from ..io.writer import FINAL_BLOCK, writable, overview_levels
 
 
 class Writer(Protocol):
@@ -37,7 +37,7 @@ def check_output(path: str | os.PathLike) -> Path:
     folder = path.parent
     if not folder.is_dir():
         raise RasterError(folder, "output folder does not exist")
-    if not _writable(folder):
+    if not writable(folder):
         raise RasterError(folder, "output folder is not writable")
     return path
 
