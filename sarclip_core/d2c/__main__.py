@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scenes", type=int, default=100, help="compose: number of scenes")
     parser.add_argument("--scene-size", type=int, default=256, help="compose: scene width and height in pixels")
     parser.add_argument("--max-objects", type=int, default=8, help="compose: most targets in one scene")
+    parser.add_argument("--empty-share", type=float, default=0.05,
+                        help="compose: share of scenes with no target at all (clutter only)")
     parser.add_argument("--out-images", type=Path, help="compose: folder for the composed PNG scenes")
     parser.add_argument("--out", type=Path, required=True, help="captions CSV (filepath,caption)")
     parser.add_argument("--jsonl", type=Path, help="optional records JSONL (structured truth and captions)")
@@ -79,7 +81,7 @@ def read_records(args: argparse.Namespace, classes: dict[str, str], problems: Pr
     else:
         if args.out_images is None:
             raise SarclipError("--out-images is required for --format compose")
-        settings = ComposeSettings(args.scenes, args.scene_size, args.max_objects)
+        settings = ComposeSettings(args.scenes, args.scene_size, args.max_objects, args.empty_share)
         return compose(args.images, args.out_images, classes, settings, args.seed, context)
     return (_with_context(r, context) for r in records)
 
