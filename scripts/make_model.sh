@@ -34,7 +34,12 @@ $PY -m sarclip_core.d2c --format compose --images "$OUT/mstar/val" --context "$M
 # MSTAR chips are listed twice (sampled twice as often): with composed scenes and ships in the mix,
 # single-target chips are what teaches the class names, and they were under-weighted (80% vs 90%
 # held-out zero-shot in our runs).
-TRAIN="$OUT/mstar_train.jsonl::$OUT/mstar_train.jsonl::$OUT/ships.train.jsonl::$OUT/composed_train.jsonl"
+# 300 clutter-only 128 px scenes (from training chips' clutter) teach what "no target" looks like, so
+# label sets with "clutter" and scene counts do not call every background window a vehicle.
+$PY -m sarclip_core.d2c --format compose --images "$OUT/mstar/train" --seed $((SEED + 5)) --scenes 300 \
+    --scene-size 128 --empty-share 1.0 --out-images "$OUT/clutter_train" \
+    --out "$OUT/clutter_train.csv" --jsonl "$OUT/clutter_train.jsonl"
+TRAIN="$OUT/mstar_train.jsonl::$OUT/mstar_train.jsonl::$OUT/ships.train.jsonl::$OUT/composed_train.jsonl::$OUT/clutter_train.jsonl"
 COMMON=(--model sarclip-tiny-rn --seed "$SEED" --logs "$OUT/logs" --batch-size 64 --precision fp32)
 
 # 3. Stage 1: masked image modelling of the image tower on the training images.
