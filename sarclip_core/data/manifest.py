@@ -41,7 +41,7 @@ def read_manifest(path: str | os.PathLike, skip_bad: bool = False,
     problems = [] if problems is None else problems
     samples: dict[Path, Sample] = {}
     for where, filepath, captions, key in reader(path):
-        image = _resolve(path, filepath)
+        image = resolve_image(filepath, path)
         problem = _problem(filepath, captions, image)
         if problem:
             message = f"{path}:{where}: {problem}"
@@ -114,8 +114,9 @@ def _problem(filepath: str, captions: list[str], image: Path) -> str | None:
     return None
 
 
-def _resolve(manifest: Path, filepath: str) -> Path:
-    """Relative paths as open_clip reads them (from the working directory), else beside the manifest."""
+def resolve_image(filepath: str, manifest: Path) -> Path:
+    """An image path from a manifest: absolute, else from the working directory (as open_clip reads it),
+    else beside the manifest."""
     image = Path(filepath)
     if image.is_absolute() or image.exists():
         return image

@@ -15,11 +15,12 @@ from ..d2c.numbers import number_word
 from ..d2c.readers import READERS
 from ..d2c.validate import Problems, parse_classes
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, Vocabulary, load_vocabulary, plural
+from ..data.manifest import resolve_image
 from ..errors import SarclipError
-from .embeddings import Embedder
-from .manifests import read_jsonl, resolve
-from .metrics import confusion_matrix, counting_metrics
 from ..model.prompts import ensemble
+from .embeddings import Embedder
+from .manifests import read_jsonl
+from .metrics import confusion_matrix, counting_metrics
 from .results import Confusion, TaskResult
 
 FORMATS = ("jsonl", *READERS)
@@ -45,7 +46,7 @@ def read_counts(format: str, data: str | None, annotations: str | None, images: 
     if format == "jsonl":
         if not data:
             raise SarclipError("--data RECORDS.jsonl is required for --format jsonl")
-        rows = [(resolve(r["filepath"], Path(data)), _record_counts(r, data, n)) for n, r in read_jsonl(data)]
+        rows = [(resolve_image(r["filepath"], Path(data)), _record_counts(r, data, n)) for n, r in read_jsonl(data)]
     else:
         if not annotations:
             raise SarclipError(f"--annotations is required for --format {format}")

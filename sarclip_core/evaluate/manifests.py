@@ -8,15 +8,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..data.manifest import resolve_image
 from ..errors import SarclipError
-
-
-def resolve(filepath: str, manifest: Path) -> Path:
-    """An image path from a manifest: absolute, else relative to the working directory, else to the manifest."""
-    path = Path(filepath)
-    if path.is_absolute() or path.exists():
-        return path
-    return manifest.parent / path
 
 
 def read_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -46,7 +39,7 @@ def read_caption_pairs(path: str | os.PathLike) -> list[tuple[Path, str]]:
             captions = record.get("captions")
             if not isinstance(captions, list) or not all(isinstance(c, str) for c in captions):
                 raise SarclipError(f"{path}: line {number}: 'captions' must be a list of strings")
-            pairs += [(resolve(record["filepath"], path), caption) for caption in captions]
+            pairs += [(resolve_image(record["filepath"], path), caption) for caption in captions]
     else:
         pairs = _csv_pairs(path)
     if not pairs:
@@ -61,4 +54,4 @@ def _csv_pairs(path: Path) -> list[tuple[Path, str]]:
         reader = csv.DictReader(handle)
         if not {"filepath", "caption"} <= set(reader.fieldnames or ()):
             raise SarclipError(f"{path}: needs a header with 'filepath' and 'caption' columns (found {reader.fieldnames})")
-        return [(resolve(row["filepath"], path), row["caption"]) for row in reader if row["filepath"] and row["caption"]]
+        return [(resolve_image(row["filepath"], path), row["caption"]) for row in reader if row["filepath"] and row["caption"]]
