@@ -14,10 +14,11 @@ from train_helpers import cli, make_tiny_data, steps, train, weights
 STEPS = 12  # 4 steps per epoch x 3 epochs
 
 
-@pytest.mark.parametrize("stage, source", [("ssl", "folder"), ("clip", "csv")])
-def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path, stage, source):
+@pytest.mark.parametrize("stage, source, extra", [("ssl", "folder", ()), ("clip", "csv", ()),
+                                                  ("clip", "csv", ("--model-ema",))])
+def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path, stage, source, extra):
     data = make_tiny_data(tmp_path)
-    common = ("--stage", stage, "--train-data", data[source], "--batch-size", "4", "--epochs", "3",
+    common = ("--stage", stage, "--train-data", data[source], "--batch-size", "4", "--epochs", "3", *extra,
               "--save-every-n-steps", "2", "--logs", tmp_path / "logs", "--name", "run")
     run = tmp_path / "logs" / "run"
     victim = cli(*common, cwd=tmp_path)

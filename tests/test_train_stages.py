@@ -128,3 +128,15 @@ def test_stage2_from_a_checkpoint_keeps_its_architecture(data, tmp_path):
     train("--stage", "clip", "--train-data", data["csv"], "--pretrained", tmp_path / "ssl" / "final",
           "--batch-size", "4", "--max-steps", "1", "--logs", tmp_path, "--name", "clip")
     assert load_checkpoint(tmp_path / "clip" / "final").config == load_checkpoint(tmp_path / "ssl" / "final").config
+
+
+def test_model_ema_ships_the_moving_average(data, tmp_path):
+    common = ("--stage", "clip", "--train-data", data["csv"], "--batch-size", "4", "--max-steps", "3", "--model-ema")
+    train(*common, "--logs", tmp_path, "--name", "ema")
+    train(*common, "--model-ema-decay", "0", "--logs", tmp_path, "--name", "no-memory")
+    for name, same in (("ema", False), ("no-memory", True)):
+        run = tmp_path / name
+        raw, shipped = weights(run / "checkpoints" / "step_00000003" / "model"), weights(run / "final")
+        assert same == all(torch.equal(raw[k], v) for k, v in shipped.items()), name
+    averaged, last = weights(tmp_path / "ema" / "final"), weights(tmp_path / "no-memory" / "final")
+    assert changed(last, averaged, "visual.") and changed(last, averaged, "transformer.")

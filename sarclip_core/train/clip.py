@@ -19,10 +19,15 @@ class ClipStep(nn.Module):
         self.fusion = reader.fusion
         self._reader = [reader]  # in a list: the reader shares the model's tower, registering it twice would clash
 
+    @property
+    def reader(self) -> AnyReader:
+        """The AnyReader over this module's own tower and fusion (also in a deep copy, e.g. a weight average)."""
+        return self._reader[0]
+
     def tokenize(self, captions: list[str]) -> torch.Tensor:
         return open_clip.tokenize(captions, context_length=self.model.context_length)
 
     def forward(self, images: torch.Tensor | list[torch.Tensor], tokens: torch.Tensor):
-        image = F.normalize(self._reader[0](images).image, dim=-1)
+        image = F.normalize(self.reader(images).image, dim=-1)
         text = F.normalize(self.model.encode_text(tokens), dim=-1)
         return image, text, self.model.logit_scale.exp()

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from timm.utils import ModelEmaV3
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -58,6 +59,7 @@ class Trainer:
         if args.max_steps:
             self.total_steps = min(self.total_steps, args.max_steps)
         self.module = self._build_module()
+        self.ema = self._build_ema()
         # fused: one kernel over all tensors (CPU and GPU); the per-tensor loop is ~5x slower, 5% of a CPU step
         self.optimizer = torch.optim.AdamW(_param_groups(self.module, args.wd), lr=args.lr, fused=True)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _cosine(args.warmup, self.total_steps))
@@ -91,6 +93,23 @@ class Trainer:
             self.model.lock_image_tower()
         return ClipStep(self.model, self.reader)
 
+    def _build_ema(self) -> ModelEmaV3 | None:
+        """--model-ema: a moving average of the weights and BatchNorm statistics, validated and shipped instead.
+
+        Warm-up (decay 1 - (1 + step)^-3/4, capped at --model-ema-decay) keeps the random start out of it.
+        """
+        if not self.args.model_ema:
+            return None
+        if self.args.stage != "clip":
+            raise SarclipError("--model-ema is for --stage clip (stage 1's masked-image model is not shipped)")
+        return ModelEmaV3(self.module, decay=self.args.model_ema_decay, use_warmup=True, warmup_power=0.75)
+
+    def _shipped(self) -> tuple[nn.Module, AnyReader]:
+        """The weights that are validated and written as the model: the moving average with --model-ema."""
+        if self.ema is None:
+            return self.model, self.reader
+        return self.ema.module.model, self.ema.module.reader
+
     def _resume(self) -> None:
         if not self.args.resume:
             return
@@ -104,6 +123,10 @@ class Trainer:
         state = load_state(path)
         if "decoder" in state.extra and isinstance(self.module, MaskedImageModel):
             self.module.decoder.load_state_dict(state.extra["decoder"])
+        if self.ema is not None:
+            if "ema" not in state.extra:
+                raise SarclipError(f"{path}: checkpoint has no --model-ema weights; resume without --model-ema")
+            self.ema.module.load_state_dict(state.extra["ema"])
         self.optimizer.load_state_dict(state.optimizer)
         self.scheduler.load_state_dict(state.scheduler)
         self.step = state.step
@@ -158,6 +181,8 @@ class Trainer:
         self.scheduler.step()
         with torch.no_grad():
             self.model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+        if self.ema is not None:
+            self.ema.update(self.module, step=self.step + 1)
         return loss
 
     def _autocast(self):
@@ -206,9 +231,11 @@ class Trainer:
 
     # -- outputs --------------------------------------------------------------------------------------
 
-    def _save_model(self, directory: Path, dtype: torch.dtype = torch.float32) -> None:
+    def _save_model(self, directory: Path, dtype: torch.dtype = torch.float32, shipped: bool = False) -> None:
+        """The training weights (for resuming), or with shipped=True the weights the run hands out."""
         labels = [s.strip() for s in self.args.labels.split(",")] if self.args.labels else None
-        save_checkpoint(directory, self.model, self.config, self.reader,
+        model, reader = self._shipped() if shipped else (self.model, self.reader)
+        save_checkpoint(directory, model, self.config, reader,
                         self.normalisation, self.channels, labels, _jsonable(vars(self.args)), dtype=dtype)
 
     def _checkpoint(self) -> None:
@@ -217,6 +244,8 @@ class Trainer:
         extra: dict[str, Any] = {}
         if isinstance(self.module, MaskedImageModel):
             extra["decoder"] = self.module.decoder.state_dict()
+        if self.ema is not None:
+            extra["ema"] = self.ema.module.state_dict()
         state = TrainState(self.step, self.optimizer.state_dict(), self.scheduler.state_dict(), extra)
         save_state(self.run_dir / "checkpoints", state, self._save_model)
 
@@ -224,7 +253,7 @@ class Trainer:
         if self.args.stage != "clip" or not self.world.is_main or not (self.args.val_data or self.args.val_zeroshot):
             return {}
         try:  # run_task restores train/eval state itself; a locked tower's frozen BatchNorm is re-applied after
-            return validation_metrics(self.args, self.model, self.reader, model_config(model_name(self.args.model)),
+            return validation_metrics(self.args, *self._shipped(), model_config(model_name(self.args.model)),
                                       self.normalisation, self.channels)
         finally:
             self._train_mode()
@@ -238,10 +267,10 @@ class Trainer:
     def _finish(self) -> Path:
         final = self.run_dir / "final"
         if self.world.is_main:
-            self._save_model(final)
+            self._save_model(final, shipped=True)
             if self.args.out:
                 dtype = torch.float16 if self.args.save_dtype == "fp16" else torch.float32
-                self._save_model(Path(self.args.out), dtype)
+                self._save_model(Path(self.args.out), dtype, shipped=True)
             plot_losses(self.run_dir)
             self.log.info(f"done: {self.step} steps; model in {final}" +
                           (f" and {self.args.out}" if self.args.out else ""))

@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="run name (default: <stage>-<model>)")
     p.add_argument("--accum-freq", type=int, default=1, help="micro-batches per step, contrastive features cached")
     p.add_argument("--save-every-n-steps", type=int, help="also checkpoint every N steps (besides every epoch)")
+    p.add_argument("--model-ema", action="store_true",
+                   help="stage 2: validate and ship an exponential moving average of the weights (timm's ModelEmaV3)")
+    p.add_argument("--model-ema-decay", type=float, default=0.998, help="the moving average's decay (after warm-up)")
     p.add_argument("--lock-text", action="store_true", help="freeze the text tower")
     p.add_argument("--lock-image", action="store_true", help="freeze the image tower (AnyReader fusion still learns)")
     p.add_argument("--no-anyreader", dest="anyreader", action="store_false",
