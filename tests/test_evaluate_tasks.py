@@ -10,7 +10,7 @@ import pytest
 
 from sarclip_core.errors import SarclipError
 from sarclip_core.evaluate import Embedder, class_text_embeddings, evaluate_task, run_suite, run_task
-from sarclip_core.evaluate import counting, embeddings, retrieval
+from sarclip_core.evaluate import count_probe, counting, embeddings, retrieval
 from sarclip_core.model import load_model
 from test_evaluate_helpers import CLASSES, checkpoint_dir, scenes, test_folder, train_folder, write_png  # noqa: F401
 
@@ -133,6 +133,25 @@ def test_counting_reads_detection_annotations(checkpoint_dir, tmp_path):
                            images=str(tmp_path / "images"), classes="0=T72,1=BMP2")
     assert [(row["class"], row["entries"]) for row in result.table] == [("BMP2", 1), ("T72", 1), ("total", 2)]
     assert len(result.problems) == 1 and "unknown class '9'" in result.problems[0]
+
+
+def test_count_probe_metrics_and_a_model_that_encodes_counts(checkpoint_dir, scenes, tmp_path):
+    result = evaluate_task("count-probe", Embedder.load(checkpoint_dir), data=str(scenes), test_data=str(scenes))
+    assert set(result.metrics) == {"accuracy", "within_one", "mae"} and result.images == 6
+    assert [row["total"] for row in result.table] == [0, 1, 3] and result.confusions[0].matrix.sum() == 3
+    # embeddings that carry the total count: the probe reads it back exactly
+    code = {scenes.parent / "images" / f"scene{n}.png": total for n, total in enumerate((3, 1, 0))}
+    perfect = count_probe.evaluate(Oracle(code, lambda text: 0), data=str(scenes), test_data=str(scenes))
+    assert perfect.metrics == {"accuracy": 100.0, "within_one": 100.0, "mae": 0.0}
+    # embeddings with no count in them: the probe cannot do better than one answer for all
+    blind = count_probe.evaluate(Oracle(dict.fromkeys(code, 5), lambda text: 0), data=str(scenes), test_data=str(scenes))
+    assert blind.metrics["accuracy"] == pytest.approx(100 / 3)
+    same = tmp_path / "same.jsonl"
+    same.write_text(scenes.read_text().replace('"images/', f'"{scenes.parent}/images/').replace(
+        '"counts": {}', '"counts": {"T72": 1}').replace(
+        '"counts": {"T72": 2, "BMP2": 1}', '"counts": {"BMP2": 1}'))
+    with pytest.raises(SarclipError, match="at least two different counts"):
+        run_task("count-probe", checkpoint_dir, data=str(same), test_data=str(scenes))
 
 
 @pytest.mark.parametrize("options, message", [

@@ -1,4 +1,4 @@
-"""python -m sarclip_core.evaluate TASK: retrieval, zero-shot, few-shot, linear probe and counting, with a report."""
+"""python -m sarclip_core.evaluate TASK: retrieval, zero-shot, few-shot, linear probe, counting (prompts or a probe), with a report."""
 
 from __future__ import annotations
 
@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--images", help="image folder of the annotations")
     sub.add_argument("--classes", help='class map "0=2S1,1=BMP2" or a file, as for python -m sarclip_core.d2c')
     sub.add_argument("--max-count", type=int, help="largest count prompted (default: the largest in the data)")
+    sub = task("count-probe", "counting with a logistic-regression probe on frozen embeddings: total counts")
+    sub.add_argument("--data", required=True, help="D2C records JSONL of training scenes (the probe learns from them)")
+    sub.add_argument("--test-data", required=True, help="D2C records JSONL of held-out scenes (scored)")
+    sub.add_argument("--c", type=float, help="probe's inverse regularisation strength (default 1.0)")
     sub = task("all", "run the tasks of a config file (YAML or JSON) into one report")
     sub.add_argument("--config", required=True, type=Path, help="EVAL.yaml or EVAL.json (see `load_config`)")
     return parser

@@ -14,7 +14,7 @@ import yaml
 
 from ..errors import SarclipError
 from ..model import Checkpoint
-from . import counting, fewshot, linear_probe, retrieval, zeroshot
+from . import count_probe, counting, fewshot, linear_probe, retrieval, zeroshot
 from .embeddings import Embedder, evaluation_mode
 from .results import TaskResult
 
@@ -24,6 +24,7 @@ TASKS: dict[str, Callable[..., TaskResult]] = {
     "fewshot": fewshot.evaluate,
     "linear-probe": linear_probe.evaluate,
     "counting": counting.evaluate,
+    "count-probe": count_probe.evaluate,
 }
 PATH_OPTIONS = ("data", "test_data", "annotations", "images")  # resolved against a config file's folder
 
