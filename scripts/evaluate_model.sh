@@ -28,6 +28,7 @@ tasks:
   - {task: retrieval, data: ships.val.jsonl}
   - {task: retrieval, data: composed_val.jsonl}
   - {task: counting, format: jsonl, data: composed_val.jsonl}
+  - {task: count-probe, data: composed_train.jsonl, test_data: composed_val.jsonl}
 YAML
 cat > "$OUT/anyreader.yaml" <<'YAML'
 tasks:
