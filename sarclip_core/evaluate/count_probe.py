@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..d2c.vocabulary import DEFAULT_VOCABULARY, load_vocabulary
 from ..errors import SarclipError
-from .counting import read_counts
+from .counting import embedded_counts
 from .embeddings import Embedded, Embedder
 from .metrics import confusion_matrix, counting_metrics
 from .probe import DEFAULT_C, probe_predict
@@ -37,9 +36,5 @@ def evaluate(embedder: Embedder, data: str, test_data: str, c: float = DEFAULT_C
 
 def _totals(embedder: Embedder, data: str, what: str) -> tuple[Embedded, np.ndarray, list[str]]:
     """The readable images' embeddings and total counts, and the problems met on the way."""
-    paths, counts, problems = read_counts("jsonl", data, None, None, None, load_vocabulary(DEFAULT_VOCABULARY))
-    embedded = embedder.images(paths, what=what)
-    if not embedded.kept:
-        raise SarclipError(f"{data}: none of the {len(paths)} images could be read")
-    totals = np.array([sum(counts[i].values()) for i in embedded.kept], dtype=np.int64)
-    return embedded, totals, problems + embedded.problems
+    embedded, counts, problems = embedded_counts(embedder, "jsonl", data, what=what)
+    return embedded, np.array([sum(c.values()) for c in counts], dtype=np.int64), problems

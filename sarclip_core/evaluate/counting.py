@@ -18,7 +18,7 @@ from ..d2c.vocabulary import DEFAULT_VOCABULARY, Vocabulary, load_vocabulary, pl
 from ..data.manifest import resolve_image
 from ..errors import SarclipError
 from ..model.prompts import ensemble
-from .embeddings import Embedder
+from .embeddings import Embedded, Embedder
 from .manifests import read_jsonl
 from .metrics import confusion_matrix, counting_metrics
 from .results import Confusion, TaskResult
@@ -58,6 +58,15 @@ def read_counts(format: str, data: str | None, annotations: str | None, images: 
     return [path for path, _ in rows], counts, problems.items
 
 
+def embedded_counts(embedder: Embedder, format: str, data: str | None, annotations: str | None = None,
+                    images: str | None = None, classes: str | None = None,
+                    what: str = "counting images") -> tuple[Embedded, list[dict[str, int]], list[str]]:
+    """The readable annotated images' embeddings, their per-class counts, and every problem met on the way."""
+    paths, counts, problems = read_counts(format, data, annotations, images, classes, load_vocabulary(DEFAULT_VOCABULARY))
+    embedded = embedder.images(paths, what=what)
+    return embedded, [counts[i] for i in embedded.kept], problems + embedded.problems
+
+
 def _record_counts(record: dict, path: str, number: int) -> dict[str, int]:
     if isinstance(record.get("counts"), dict):
         return {str(k): int(v) for k, v in record["counts"].items()}
@@ -82,9 +91,7 @@ def evaluate(embedder: Embedder, format: str = "jsonl", data: str | None = None,
     Candidate counts are 0..max_count (default: the largest total in the data).
     """
     vocabulary = load_vocabulary(DEFAULT_VOCABULARY)
-    paths, counts, problems = read_counts(format, data, annotations, images, classes, vocabulary)
-    embedded = embedder.images(paths, what="counting images")
-    counts = [counts[i] for i in embedded.kept]
+    embedded, counts, problems = embedded_counts(embedder, format, data, annotations, images, classes)
     totals = [sum(c.values()) for c in counts]
     if max(totals) == 0:
         raise SarclipError(f"{data or annotations}: no objects to count in the readable images")
@@ -113,5 +120,5 @@ def evaluate(embedder: Embedder, format: str = "jsonl", data: str | None = None,
                             confusion_matrix(class_true, class_pred, size)),
                   Confusion("total count (true vs predicted)", numbers,
                             confusion_matrix(totals, predicted[TOTAL], size))]
-    return TaskResult("counting", str(data or annotations), len(counts), metrics, problems + embedded.problems,
+    return TaskResult("counting", str(data or annotations), len(counts), metrics, problems,
                       confusions, table)
