@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 
 import numpy as np
 import open_clip
@@ -10,6 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
+from sarclip_core.data.datasets import ChipDataset
+from sarclip_core.data.manifest import read_manifests
+from sarclip_core.io import Normalisation
 from sarclip_core.model import create_model, load_checkpoint
 from sarclip_core.train.__main__ import main as train_main
 from train_helpers import changed, make_tiny_data, steps, train, weights
@@ -41,13 +45,30 @@ def test_stage1_outputs_and_trains_only_the_image_tower(stage1):
     check_run(stage1, trained=("visual.",), untouched=TEXT)
 
 
-@pytest.mark.parametrize("source", ["csv", "jsonl"])
-def test_stage2_outputs_and_trains_both_towers(data, tmp_path, source):
+@pytest.mark.parametrize("source, group_by", [("csv", "label"), ("jsonl", "label"), ("jsonl", "written")])
+def test_stage2_outputs_and_trains_both_towers(data, tmp_path, source, group_by):
     train("--stage", "clip", "--train-data", data[source], "--val-data", data["csv"], "--batch-size", "4",
-          "--max-steps", "2", "--logs", tmp_path, "--name", "clip")
+          "--group-by", group_by, "--max-steps", "2", "--logs", tmp_path, "--name", "clip")
     check_run(tmp_path / "clip", trained=("visual.", *TEXT), untouched=())
     metrics = json.loads((tmp_path / "clip" / "metrics.jsonl").read_text(encoding="utf-8"))
     assert 0 <= metrics["val_mean_recall"] <= 100 and metrics["samples_per_s"] > 0
+
+
+def test_written_pairs_are_captions_written_for_the_same_objects(data):
+    """A caption D2C wrote for chips of two classes is right for both; one naming a class is not right for another."""
+    dataset = ChipDataset(read_manifests(str(data["jsonl"])), Normalisation(), show_progress=False)
+    groups_of: dict[str, set[int]] = {}
+    for sample, group in zip(dataset.samples, dataset.groups.tolist()):
+        for caption in sample.captions:
+            groups_of.setdefault(caption, set()).add(group)
+    shared = next(c for c, g in groups_of.items() if len(g) > 1)
+    named = next(c for c, g in groups_of.items() if "BMP2" in c and len(g) == 1)
+    groups = torch.tensor(sorted(set(dataset.groups.tolist())))
+    ids = torch.tensor([zlib.crc32(c.encode()) for c in (shared, named)])
+    pairs = dataset.written_pairs(groups, ids)
+    assert pairs[:, 0].tolist() == [g in groups_of[shared] for g in groups.tolist()]
+    assert pairs[:, 1].tolist() == [g in groups_of[named] for g in groups.tolist()]
+    assert pairs[:, 1].sum() == 1 and pairs[:, 0].sum() >= 2
 
 
 def check_run(run_dir, trained: tuple[str, ...], untouched: tuple[str, ...]) -> None:

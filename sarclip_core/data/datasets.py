@@ -55,6 +55,8 @@ class ChipDataset:
             raise SarclipError("no readable images in the training data")
         self.shift, self.seed, self.crop = shift, seed, crop
         self.groups = torch.tensor([zlib.crc32(s.key.encode()) for s in self.samples], dtype=torch.int64)
+        self._written = {(zlib.crc32(caption.encode()), int(group))
+                         for sample, group in zip(self.samples, self.groups) for caption in sample.captions}
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -78,6 +80,16 @@ class ChipDataset:
         images = torch.stack(chips) if same_size else list(chips)
         caption_ids = torch.tensor([zlib.crc32(c.encode()) for c in captions], dtype=torch.int64)
         return Batch(images, list(captions), self.groups[list(indices)], caption_ids)
+
+
+    def written_pairs(self, groups: torch.Tensor, caption_ids: torch.Tensor) -> torch.Tensor:
+        """(N, N) bool: whether caption j was written for some image of image i's group in this data set.
+
+        A caption is true of every image with the same objects it was ever written for: "an armoured
+        personnel carrier" written for BTR60 and BTR70 chips is right for both, wherever it was drawn.
+        """
+        return torch.tensor([[(caption, group) in self._written for caption in caption_ids.tolist()]
+                             for group in groups.tolist()], dtype=torch.bool)
 
 
 class EpochBatches:

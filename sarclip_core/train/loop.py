@@ -205,8 +205,9 @@ class Trainer:
         """Contrastive step; with --accum-freq, features of all micro-batches are cached (open_clip's scheme)."""
         tokens = self.module.tokenize(batch.captions).to(self.world.device)
         mode = self.args.group_by
-        groups = gather(batch.groups.to(self.world.device), self.world) if mode == "label" else None
+        groups = gather(batch.groups.to(self.world.device), self.world) if mode in ("label", "written") else None
         captions = gather(batch.caption_ids.to(self.world.device), self.world) if mode != "none" else None
+        true_pairs = self.data.written_pairs(groups.cpu(), captions.cpu()) if mode == "written" else None
         parts = chunks(list(range(len(batch.captions))), self.args.accum_freq)
         images = batch.images
 
@@ -224,7 +225,7 @@ class Trainer:
                     image = torch.cat([c[0] for c in cached[:j]] + [image] + [c[0] for c in cached[j + 1:]])
                     text = torch.cat([c[1] for c in cached[:j]] + [text] + [c[1] for c in cached[j + 1:]])
                 loss = contrastive_loss(gather(image.float(), self.world), gather(text.float(), self.world),
-                                        scale.float(), groups, captions)
+                                        scale.float(), groups, captions, true_pairs)
             loss.backward()
             loss_value = loss.item()
         return loss_value
