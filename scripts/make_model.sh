@@ -48,19 +48,22 @@ $PY -m sarclip_core.train --stage ssl --train-data "$TRAIN" --name stage1 --epoc
 
 # 4. Stage 2: contrastive alignment on D2C captions, starting from stage 1; the shipped weights are the
 #    moving average of the last few epochs (--model-ema): single-epoch weights and BatchNorm statistics
-#    swung held-out zero-shot by 5-15 points from one epoch to the next. The checkpoint directory is
-#    replaced whole, so the model card is kept aside and put back.
+#    swung held-out zero-shot by 5-15 points from one epoch to the next. --group-by written: a caption
+#    is a positive for every image whose class set it was written for (shared synonyms and generic or
+#    count captions are not pushed away from the other classes they are true of). The checkpoint
+#    directory is replaced whole, so the model card is kept aside and put back.
 [ -f "$MODEL_DIR/MODEL_CARD.md" ] && cp "$MODEL_DIR/MODEL_CARD.md" "$OUT/MODEL_CARD.md"
 $PY -m sarclip_core.train --stage clip --train-data "$TRAIN" --val-zeroshot "$OUT/mstar/val" --name stage2 \
     --pretrained "$OUT/logs/stage1/final" --epochs "$CLIP_EPOCHS" --lr 1e-3 --wd 0.1 --warmup 100 \
-    --labels "$LABELS" --model-ema --resume latest --out "$MODEL_DIR" --save-dtype fp16 "${COMMON[@]}"
+    --labels "$LABELS" --model-ema --group-by written --resume latest --out "$MODEL_DIR" --save-dtype fp16 "${COMMON[@]}"
 [ -f "$OUT/MODEL_CARD.md" ] && cp "$OUT/MODEL_CARD.md" "$MODEL_DIR/MODEL_CARD.md"
 
 
 # 5. Baseline for the model card: the same stage 2 without stage 1 (random image tower at the start).
 if [ "${NO_BASELINE:-0}" != 1 ]; then
     $PY -m sarclip_core.train --stage clip --train-data "$TRAIN" --name baseline-no-ssl \
-        --epochs "$CLIP_EPOCHS" --lr 1e-3 --wd 0.1 --warmup 100 --model-ema --resume latest --out "$OUT/baseline-no-ssl" \
+        --epochs "$CLIP_EPOCHS" --lr 1e-3 --wd 0.1 --warmup 100 --model-ema --group-by written --resume latest \
+        --out "$OUT/baseline-no-ssl" \
         "${COMMON[@]}"
 fi
 scripts/evaluate_model.sh

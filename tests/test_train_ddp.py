@@ -17,12 +17,13 @@ def test_two_processes_equal_one_process_with_the_global_batch(tmp_path):
     """EpochBatches hands rank r slice (step*world + r)*B of one seeded order, so 2 x B is the same batch as 1 x 2B.
 
     The tower is BatchNorm-free (BatchNorm normalises per rank): with features gathered across ranks
-    the loss, and the update that gives the next step's loss, must match the single-process run. With
-    --model-ema every rank keeps the moving average and rank 0 writes it.
+    the loss, and the update that gives the next step's loss, must match the single-process run (with
+    --group-by written, every rank finds the same positives in the gathered ids). With --model-ema every
+    rank keeps the moving average and rank 0 writes it.
     """
     data = make_tiny_data(tmp_path)
     common = ("--stage", "clip", "--train-data", data["csv"], "--model", data["vit"], "--max-steps", "2",
-              "--model-ema")
+              "--model-ema", "--group-by", "written")
     # torchrun's own --logs-specs makes '--logs' ambiguous on its command line: --logs-dir is the alias
     ddp = cli(*common, "--batch-size", "4", "--logs-dir", tmp_path / "logs", "--name", "ddp", cwd=tmp_path,
               launcher=TORCHRUN)
