@@ -81,7 +81,6 @@ class ChipDataset:
         caption_ids = torch.tensor([zlib.crc32(c.encode()) for c in captions], dtype=torch.int64)
         return Batch(images, list(captions), self.groups[list(indices)], caption_ids)
 
-
     def written_pairs(self, groups: torch.Tensor, caption_ids: torch.Tensor) -> torch.Tensor:
         """(N, N) bool: whether caption j was written for some image of image i's group in this data set.
 
