@@ -51,10 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lock-image", action="store_true", help="freeze the image tower (AnyReader fusion still learns)")
     p.add_argument("--no-anyreader", dest="anyreader", action="store_false",
                    help="plain resize to the native size instead of AnyReader tiles (ablation)")
-    p.add_argument("--group-by", choices=("label", "written", "caption", "none"), default="label",
-                   help="which batch items count as positives of each other: same label/class set or same "
-                        "caption text (default); 'written': also any caption written for some image with the "
-                        "same objects in the training data; same caption text only; or none (plain CLIP)")
+    p.add_argument("--group-by", choices=("written", "label", "caption", "none"), default="written",
+                   help="which batch items count as positives of each other: 'written' (default): same "
+                        "label/class set, same caption text, or a caption written for some image with the same "
+                        "objects in the training data; 'label': same class set or same caption text; same "
+                        "caption text only; or none (plain CLIP)")
     p.add_argument("--channels", type=int, default=1, help="SAR channels the model reads (1: single pol, 2: dual)")
     p.add_argument("--norm-domain", choices=("db", "linear"), default="db",
                    help="values standardised per chip in decibels or as linear amplitude; recorded with the model "
