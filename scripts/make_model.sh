@@ -55,7 +55,8 @@ $PY -m sarclip_core.train --stage ssl --train-data "$TRAIN" --name stage1 --epoc
 [ -f "$MODEL_DIR/MODEL_CARD.md" ] && cp "$MODEL_DIR/MODEL_CARD.md" "$OUT/MODEL_CARD.md"
 $PY -m sarclip_core.train --stage clip --train-data "$TRAIN" --val-zeroshot "$OUT/mstar/val" --name stage2 \
     --pretrained "$OUT/logs/stage1/final" --epochs "$CLIP_EPOCHS" --lr 1e-3 --wd 0.1 --warmup 100 \
-    --labels "$LABELS" --model-ema --group-by written --resume latest --out "$MODEL_DIR" --save-dtype fp16 "${COMMON[@]}"
+    --labels "$LABELS" --model-ema --group-by written --resume latest --out "$MODEL_DIR" --save-dtype fp16 \
+    "${COMMON[@]}"
 [ -f "$OUT/MODEL_CARD.md" ] && cp "$OUT/MODEL_CARD.md" "$MODEL_DIR/MODEL_CARD.md"
 
 

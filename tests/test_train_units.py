@@ -42,11 +42,13 @@ def test_same_group_pairs_are_not_pushed_apart():
 
 
 def test_one_way_true_pairs_are_normalised_per_direction():
-    """Text 0 is also right for image 1 (not text 1 for image 0): each side spreads its target over its own positives."""
+    """Text 0 is also right for image 1 (not text 1 for image 0): each side spreads its target over its positives."""
     unit = torch.eye(2)
     true_pairs = torch.tensor([[False, False], [True, False]])
-    single, shared = math.log(1 + 1 / E), math.log(1 + E) - 0.5  # one positive of logits (1, 0); two, of (0, 1)/(1, 0)
-    # image rows: image 0 -> {text 0}, image 1 -> {text 0, text 1}; text rows: text 0 -> {image 0, image 1}, text 1 -> {image 1}
+    single = math.log(1 + 1 / E)  # a row with one positive, logits (1, 0)
+    shared = math.log(1 + E) - 0.5  # a row with two positives, logits (0, 1) or (1, 0)
+    # image rows: image 0 -> {text 0}, image 1 -> {text 0, text 1};
+    # text rows: text 0 -> {image 0, image 1}, text 1 -> {image 1}
     expected = ((single + shared) / 2 + (shared + single) / 2) / 2
     loss = contrastive_loss(unit, unit, torch.tensor(1.0), true_pairs=true_pairs)
     assert loss.item() == pytest.approx(expected, rel=1e-6)
