@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import open_clip
 import torch
 
 from sarclip_core.d2c.compose import ChipLibrary, ComposeSettings, compose_scene
@@ -51,6 +52,22 @@ def oracle_checkpoint() -> Checkpoint:
     model = create_model("sarclip-tiny-rn").eval()
     model.visual = BrightScatterers()
     return Checkpoint(model, AnyReader.for_model(model).eval(), model_config("sarclip-tiny-rn"), Normalisation(), 1)
+
+
+def ship_oracle_checkpoint() -> Checkpoint:
+    """oracle_checkpoint with a stand-in text tower too: texts naming a ship point at BrightScatterers' target
+    direction, every other text (background prompts) at its clutter direction. With it a text query "ship"
+    is known to match bright targets, so scene tasks can be checked end to end without a trained model."""
+    checkpoint = oracle_checkpoint()
+    basis = checkpoint.model.visual.basis
+    words = torch.tensor([open_clip.tokenize([word])[0, 1].item() for word in ("ship", "ships", "vessel", "boat")])
+
+    def encode_text(tokens: torch.Tensor) -> torch.Tensor:
+        named = torch.isin(tokens, words).any(dim=1).float()[:, None]
+        return named * basis[1] + (1 - named) * basis[0]
+
+    object.__setattr__(checkpoint.model, "encode_text", encode_text)  # an instance attribute wins over the method
+    return checkpoint
 
 
 def speckle_scene(path: Path, targets: list[tuple[int, int]], size: int = 512, seed: int = 0, **raster) -> Path:

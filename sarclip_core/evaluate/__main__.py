@@ -1,4 +1,5 @@
-"""python -m sarclip_core.evaluate TASK: retrieval, zero-shot, few-shot, linear probe, counting (prompts or a probe), with a report."""
+"""python -m sarclip_core.evaluate TASK: retrieval, zero-shot, few-shot, linear probe, counting (prompts or a probe),
+and the scene tasks (pointing, detection, segmentation) beside their classical baselines, with a report."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from ..errors import SarclipError
 from ..io.raster import NoCrsWarning
-from .counting import FORMATS
+from .annotated import FORMATS
 from .embeddings import Embedder
 from .report import describe_model, text_table, write_json, write_report
 from .suite import check_options, load_config, run_suite, task_options
@@ -45,6 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--seed", type=int, help="seed for subsets and trials (default 0)")
         sub.add_argument("--c", type=float, help="probe's inverse regularisation strength (default 1.0)")
 
+    def annotated_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--format", required=True, choices=FORMATS, help="jsonl (D2C records) or an annotation format")
+        sub.add_argument("--data", help="D2C records JSONL (--format jsonl), e.g. a held-out split")
+        sub.add_argument("--annotations", help="annotation folder or file (voc, coco, yolo, dota, mask)")
+        sub.add_argument("--images", help="image folder of the annotations")
+        sub.add_argument("--classes", help='class map "0=2S1,1=BMP2" or a file, as for python -m sarclip_core.d2c')
+
+    def query_options(sub: argparse.ArgumentParser) -> None:
+        annotated_options(sub)
+        sub.add_argument("--query", required=True, help="the text query, as typed in the plugin, e.g. ship")
+        sub.add_argument("--target", help="the class whose boxes are the truth (default: the query's own class)")
+
     sub = task("retrieval", "image-text retrieval: R@1/5/10 both ways and mean recall")
     sub.add_argument("--data", required=True, help="captions CSV (filepath,caption) or D2C records JSONL")
     sub = task("zeroshot", "zero-shot classification with prompt-ensembled class names")
@@ -60,12 +73,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = task("linear-probe", "logistic-regression probe trained on the full train folder")
     folder_options(sub, "required")
     sub = task("counting", "SARCount-style counting: the best-matching 'a SAR image of N <class>' prompt")
-    sub.add_argument("--format", required=True, choices=FORMATS, help="jsonl (D2C records) or an annotation format")
-    sub.add_argument("--data", help="D2C records JSONL (--format jsonl)")
-    sub.add_argument("--annotations", help="annotation folder or file (voc, coco, yolo, dota, mask)")
-    sub.add_argument("--images", help="image folder of the annotations")
-    sub.add_argument("--classes", help='class map "0=2S1,1=BMP2" or a file, as for python -m sarclip_core.d2c')
+    annotated_options(sub)
     sub.add_argument("--max-count", type=int, help="largest count prompted (default: the largest in the data)")
+    sub = task("pointing", "scene engine: does the query's heatmap peak on a true box? vs the brightest 9x9 patch")
+    query_options(sub)
+    sub = task("detection", "scene engine: count-layer peaks as detections (P/R/F1, count errors) vs a CA-CFAR")
+    query_options(sub)
+    sub.add_argument("--min-score", type=float, help="count peaks at or above this probability (default 0.5)")
+    sub.add_argument("--fit-data", help="training records JSONL the CFAR's parameters are fitted on (never the test)")
+    sub.add_argument("--fit-annotations", help="training annotations for the CFAR fit (same --format)")
+    sub.add_argument("--fit-images", help="training images for the CFAR fit")
+    sub = task("segmentation", "scene engine: label map vs masks, IoU per label, vs an Otsu water threshold")
+    sub.add_argument("--images", help="image folder (masks matched by file name)")
+    sub.add_argument("--masks", help="mask folder: integer masks on each image's grid")
+    sub.add_argument("--data", help="or a records JSONL with 'filepath' and 'mask' per record")
+    sub.add_argument("--mask-values", help='mask value to label, "1=water,0=land,-1=nodata" (the default)')
+    sub.add_argument("--labels", required=True, help='the label set, as typed in the plugin, e.g. "water, land"')
     sub = task("count-probe", "counting with a logistic-regression probe on frozen embeddings: total counts")
     sub.add_argument("--data", required=True, help="D2C records JSONL of training scenes (the probe learns from them)")
     sub.add_argument("--test-data", required=True, help="D2C records JSONL of held-out scenes (scored)")

@@ -12,18 +12,14 @@ import numpy as np
 
 from ..d2c.captions import article
 from ..d2c.numbers import number_word
-from ..d2c.readers import READERS
-from ..d2c.validate import Problems, parse_classes
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, Vocabulary, load_vocabulary, plural
-from ..data.manifest import resolve_image
 from ..errors import SarclipError
 from ..model.prompts import ensemble
+from .annotated import FORMATS, read_annotated
 from .embeddings import Embedded, Embedder
-from .manifests import read_jsonl
 from .metrics import confusion_matrix, counting_metrics
 from .results import Confusion, TaskResult
 
-FORMATS = ("jsonl", *READERS)
 TOTAL = "total"
 TOTAL_NOUN = "target"  # what D2C captions call objects of any class ("a SAR scene with five targets")
 
@@ -40,22 +36,8 @@ def count_phrases(n: int, noun: str) -> list[str]:
 def read_counts(format: str, data: str | None, annotations: str | None, images: str | None,
                 classes: str | None, vocabulary: Vocabulary) -> tuple[list[Path], list[dict[str, int]], list[str]]:
     """Image paths, their object counts per vocabulary class, and the annotation problems found on the way."""
-    if format not in FORMATS:
-        raise SarclipError(f"--format must be one of {', '.join(FORMATS)} (got {format!r})")
-    problems = Problems()
-    if format == "jsonl":
-        if not data:
-            raise SarclipError("--data RECORDS.jsonl is required for --format jsonl")
-        rows = [(resolve_image(r["filepath"], Path(data)), _record_counts(r, data, n)) for n, r in read_jsonl(data)]
-    else:
-        if not annotations:
-            raise SarclipError(f"--annotations is required for --format {format}")
-        records = READERS[format](Path(annotations), Path(images) if images else None, parse_classes(classes), problems)
-        rows = [(Path(r.filepath), r.counts()) for r in records]
-    if not rows:
-        raise SarclipError(f"{data or annotations}: no annotated images found")
-    counts = [_canonical(c, vocabulary) for _, c in rows]
-    return [path for path, _ in rows], counts, problems.items
+    items, problems = read_annotated(format, data, annotations, images, classes)
+    return [item.path for item in items], [_canonical(item.counts, vocabulary) for item in items], problems
 
 
 def embedded_counts(embedder: Embedder, format: str, data: str | None, annotations: str | None = None,
@@ -65,15 +47,6 @@ def embedded_counts(embedder: Embedder, format: str, data: str | None, annotatio
     paths, counts, problems = read_counts(format, data, annotations, images, classes, load_vocabulary(DEFAULT_VOCABULARY))
     embedded = embedder.images(paths, what=what)
     return embedded, [counts[i] for i in embedded.kept], problems + embedded.problems
-
-
-def _record_counts(record: dict, path: str, number: int) -> dict[str, int]:
-    if isinstance(record.get("counts"), dict):
-        return {str(k): int(v) for k, v in record["counts"].items()}
-    if isinstance(record.get("boxes"), list):
-        labels = [box.get("label") for box in record["boxes"] if isinstance(box, dict)]
-        return {label: labels.count(label) for label in set(labels) if isinstance(label, str)}
-    raise SarclipError(f"{path}: line {number}: a counting record needs 'counts' or 'boxes'")
 
 
 def _canonical(counts: dict[str, int], vocabulary: Vocabulary) -> dict[str, int]:

@@ -77,3 +77,49 @@ def counting_metrics(true: np.ndarray, predicted: np.ndarray) -> dict[str, float
     error = np.abs(np.asarray(predicted, dtype=np.int64) - np.asarray(true, dtype=np.int64))
     return {"accuracy": float(100.0 * np.mean(error == 0)), "within_one": float(100.0 * np.mean(error <= 1)),
             "mae": float(error.mean())}
+
+
+BoxTuple = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax in pixels
+
+
+def inside(x: float, y: float, box: BoxTuple) -> bool:
+    """True when the point lies in the box (edges included)."""
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def match_points(points: Sequence[tuple[float, float, float]], boxes: Sequence[BoxTuple]) -> int:
+    """True positives among scored points: best first, a point inside a box no earlier point took takes it.
+
+    Two peaks on one ship count one hit and one false alarm; a peak inside two unmatched boxes takes the
+    box whose centre is nearest.
+    """
+    taken = [False] * len(boxes)
+    hits = 0
+    for x, y, _ in sorted(points, key=lambda p: -p[2]):
+        free = [i for i, box in enumerate(boxes) if not taken[i] and inside(x, y, box)]
+        if free:
+            nearest = min(free, key=lambda i: (x - (boxes[i][0] + boxes[i][2]) / 2) ** 2 +
+                          (y - (boxes[i][1] + boxes[i][3]) / 2) ** 2)
+            taken[nearest] = True
+            hits += 1
+    return hits
+
+
+def detection_metrics(hits: Sequence[int], found: Sequence[int], true: Sequence[int]) -> dict[str, float]:
+    """Precision, recall, F1 (percent, over all images), count MAE and exact-count accuracy per image."""
+    hits_sum, found_sum, true_sum = int(np.sum(hits)), int(np.sum(found)), int(np.sum(true))
+    precision = 100.0 * hits_sum / found_sum if found_sum else 0.0
+    recall = 100.0 * hits_sum / true_sum if true_sum else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    counts = counting_metrics(true, found)
+    return {"precision": precision, "recall": recall, "f1": f1, "count_mae": counts["mae"],
+            "count_exact": counts["accuracy"]}
+
+
+def iou_per_class(true: np.ndarray, predicted: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per class 1..classes: intersection and union pixel counts (class 0 = ignored in the truth)."""
+    keep = np.asarray(true) > 0
+    t, p = np.asarray(true)[keep], np.asarray(predicted)[keep]
+    intersection = np.array([np.sum((t == c) & (p == c)) for c in range(1, classes + 1)], dtype=np.int64)
+    union = np.array([np.sum((t == c) | (p == c)) for c in range(1, classes + 1)], dtype=np.int64)
+    return intersection, union

@@ -39,9 +39,20 @@ def format_metric(name: str, metrics: dict[str, float]) -> str:
     return f"{text} ± {spread:.1f}" if spread is not None else text
 
 
+def has_classical(runs: list[TaskRun]) -> bool:
+    return any(run.result.classical for run in runs)
+
+
+def header(runs: list[TaskRun]) -> list[str]:
+    """The main table's columns: task, metric, model, then the baseline model and the classical method if any."""
+    return ["task", "metric", "model"] + (["baseline"] if runs and runs[0].baseline else []) + \
+        (["classical"] if has_classical(runs) else [])
+
+
 def main_table(runs: list[TaskRun]) -> list[list[str]]:
-    """Rows of (task, metric, model[, baseline]) for every metric of every task."""
+    """Rows of (task, metric, model[, baseline][, classical method]) for every metric of every task."""
     rows = []
+    classical = has_classical(runs)
     for run in runs:
         for name in run.result.metrics:
             if name.endswith(STD):
@@ -49,15 +60,17 @@ def main_table(runs: list[TaskRun]) -> list[list[str]]:
             row = [run.name, name, format_metric(name, run.result.metrics)]
             if run.baseline:
                 row.append(format_metric(name, run.baseline.metrics) if name in run.baseline.metrics else "")
+            if classical:
+                row.append(next((f"{format_metric(name, metrics)} ({method})"
+                                 for method, metrics in run.result.classical.items() if name in metrics), ""))
             rows.append(row)
     return rows
 
 
 def text_table(runs: list[TaskRun]) -> str:
     """The main table as aligned plain text, for the terminal."""
-    header = ["task", "metric", "model"] + (["baseline"] if runs and runs[0].baseline else [])
-    rows = [header] + main_table(runs)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    rows = [header(runs)] + main_table(runs)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
@@ -73,13 +86,12 @@ def write_report(directory: str | os.PathLike, runs: list[TaskRun], models: dict
     """report.md plus PNG plots (confusion matrices, few-shot curve) in directory; returns the markdown path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    header = ["task", "metric", "model"] + (["baseline"] if "baseline" in models else [])
     lines = ["# SARCLIP evaluation", ""]
     lines += [f"- {role}: {text}" for role, text in models.items()]
     lines += [f"- run: {time.strftime('%Y-%m-%d %H:%M')}, {seconds:.1f} s in all (a task's time includes encoding "
               f"only the images no earlier task of the run embedded)",
               "- metrics are percentages, except MAE (objects); ± is the spread over trials", "",
-              "## Main table", "", *_markdown_table(header, main_table(runs))]
+              "## Main table", "", *_markdown_table(header(runs), main_table(runs))]
     for number, run in enumerate(runs, 1):
         lines += ["", f"## {number}. {run.name}", ""]
         for role, result in (("model", run.result), ("baseline", run.baseline)):
@@ -93,6 +105,9 @@ def write_report(directory: str | os.PathLike, runs: list[TaskRun], models: dict
 def _details(directory: Path, stem: str, role: str, result: TaskResult) -> list[str]:
     lines = [f"**{role}** `{result.model}`: data {result.data}; {result.images} images; {result.seconds:.1f} s; "
              f"problems (skipped images, annotations): {len(result.problems)}", ""]
+    lines += [f"- {note}" for note in result.notes]
+    lines += [f"- classical baseline `{method}`: {text}" for method, text in result.classical_methods.items()]
+    lines += [""] * bool(result.notes or result.classical_methods)
     listed = [f"- {problem}" for problem in result.problems[:MAX_PROBLEMS_LISTED]]
     if len(result.problems) > MAX_PROBLEMS_LISTED:
         listed.append(f"- ... and {len(result.problems) - MAX_PROBLEMS_LISTED} more")

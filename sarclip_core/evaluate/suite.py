@@ -14,7 +14,7 @@ import yaml
 
 from ..errors import SarclipError
 from ..model import Checkpoint
-from . import count_probe, counting, fewshot, linear_probe, retrieval, zeroshot
+from . import count_probe, counting, detection, fewshot, linear_probe, pointing, retrieval, segmentation, zeroshot
 from .embeddings import Embedder, evaluation_mode
 from .results import TaskResult
 
@@ -25,8 +25,11 @@ TASKS: dict[str, Callable[..., TaskResult]] = {
     "linear-probe": linear_probe.evaluate,
     "counting": counting.evaluate,
     "count-probe": count_probe.evaluate,
+    "pointing": pointing.evaluate,
+    "detection": detection.evaluate,
+    "segmentation": segmentation.evaluate,
 }
-PATH_OPTIONS = ("data", "test_data", "annotations", "images")  # resolved against a config file's folder
+PATH_OPTIONS = ("data", "test_data", "annotations", "images", "masks", "fit_data", "fit_annotations", "fit_images")  # resolved against a config file's folder
 
 
 def task_options(name: str) -> list[str]:
