@@ -16,7 +16,8 @@ class Box:
     """One object: class label, axis-aligned box in pixels (x right, y down) and its oriented polygon if any.
 
     exact is False when the box is only the chip the object sits in (classification data), so
-    captions must not claim a size for it.
+    captions must not claim a size for it. cut is True when the box is only the part of an object that
+    lies inside a window crop: captions speak of "part of a ship" and counts leave it out.
     """
 
     label: str
@@ -27,6 +28,7 @@ class Box:
     polygon: tuple[Point, ...] | None = None
     exact: bool = True
     attributes: dict[str, Any] = field(default_factory=dict, compare=False)
+    cut: bool = False
 
     @property
     def width(self) -> float:
@@ -50,6 +52,8 @@ class Box:
             out["polygon"] = [[round(x, 2), round(y, 2)] for x, y in self.polygon]
         if not self.exact:
             out["exact"] = False
+        if self.cut:
+            out["cut"] = True
         if self.attributes:
             out["attributes"] = self.attributes
         return out
@@ -66,9 +70,11 @@ class ImageRecord:
     context: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
+        """Whole objects per label (cut objects at a window's edge are not counted)."""
         out: dict[str, int] = {}
         for box in self.boxes:
-            out[box.label] = out.get(box.label, 0) + 1
+            if not box.cut:
+                out[box.label] = out.get(box.label, 0) + 1
         return out
 
 
@@ -82,7 +88,7 @@ def clip_box(box: Box, width: int, height: int) -> Box:
     """The box cut to the image rectangle [0, width] x [0, height] (the polygon is kept as given)."""
     return Box(box.label, min(max(box.xmin, 0.0), width), min(max(box.ymin, 0.0), height),
                min(max(box.xmax, 0.0), width), min(max(box.ymax, 0.0), height),
-               box.polygon, box.exact, box.attributes)
+               box.polygon, box.exact, box.attributes, box.cut)
 
 
 def is_degenerate(box: Box, min_size: float = 1.0) -> bool:

@@ -8,7 +8,8 @@ from typing import Any, Callable
 
 from .boxes import Box, ImageRecord, grid_cell, relation, size_class
 from .numbers import number_word, vague_word
-from .vocabulary import Vocabulary, plural
+from .scenery import SETTINGS, background_noun, background_of, bare_captions, cut_edge, shares
+from .vocabulary import Vocabulary, article, plural
 
 POSITIONS = {
     (0, 0): ("in the upper-left corner", "at the top left of the image"),
@@ -31,15 +32,6 @@ EMPTY = (
     "nothing but clutter in this SAR image",
 )
 IMAGE_WORDS = ("a SAR image of", "a radar image of", "SAR imagery showing", "this SAR image shows")
-ACRONYM_AN = set("FHLMNRSX")
-
-
-def article(noun: str) -> str:
-    """"a" or "an" for a noun phrase, including acronyms such as "an IFV"."""
-    word = noun.split()[0]
-    if word[0].lower() in "aeiou" or (word.split("-")[0].isupper() and word[0] in ACRONYM_AN):
-        return f"an {noun}"
-    return f"a {noun}"
 
 
 class Captioner:
@@ -52,11 +44,16 @@ class Captioner:
     def captions(self, record: ImageRecord, count: int) -> list[str]:
         """count distinct captions (fewer if the image allows fewer), the same for the same seed and file."""
         rng = random.Random(f"{self.seed}:{record.filepath}")
-        if not record.boxes:
+        known_background = background_of(record.context) is not None
+        if not record.boxes and not known_background:
             return rng.sample(EMPTY, min(count, len(EMPTY)))
         scene = _Scene(record, self.vocabulary, rng)
-        makers: list[Callable[[], list[str]]] = [scene.counts, scene.totals, scene.positions, scene.sizes,
-                                                 scene.relations, scene.descriptions, scene.context, scene.ais]
+        makers: list[Callable[[], list[str]]] = [scene.cut_parts]
+        if scene.boxes:
+            makers = [scene.counts, scene.totals, scene.positions, scene.sizes, scene.relations, scene.descriptions,
+                      scene.context, scene.ais, scene.surroundings, scene.settings, scene.cut_parts]
+        elif known_background:
+            makers.append(lambda: bare_captions(record.context, self.vocabulary, rng, deny=not scene.cut))
         pool = list(dict.fromkeys(text for make in makers for text in make()))
         picked = rng.sample(pool, min(count, len(pool)))
         return [_sentence_case(text) for text in picked]
@@ -71,11 +68,14 @@ class _Scene:
 
     def __init__(self, record: ImageRecord, vocabulary: Vocabulary, rng: random.Random):
         self.record, self.vocabulary, self.rng = record, vocabulary, rng
+        # Whole objects are counted and placed; objects cut by a window's edge are only mentioned as parts.
+        self.boxes = [b for b in record.boxes if not b.cut]
+        self.cut = [b for b in record.boxes if b.cut]
         # Labels are counted by vocabulary class, so "Other Type" and "ship" are one kind of object.
         self.counts_by_class: dict[str, int] = {}
-        for box in record.boxes:
+        for box in self.boxes:
             self.counts_by_class[self.key(box)] = self.counts_by_class.get(self.key(box), 0) + 1
-        self.words = {label: vocabulary.words(label) for label in self.counts_by_class}
+        self.words = {self.key(box): vocabulary.words(box.label) for box in self.boxes + self.cut}
         shared = self._shared_terms()
         # A word shared by two present classes (tank: T62 and T72) would make a count wrong, so each
         # class is named only by the words that are its own in this image.
@@ -126,14 +126,14 @@ class _Scene:
 
     def counts(self) -> list[str]:
         listing = [self.class_list() for _ in range(3)]
-        total = len(self.record.boxes)
+        total = len(self.boxes)
         verb = "is" if total == 1 else "are"
         return [f"{self.rng.choice(IMAGE_WORDS)} {listing[0]}", f"{listing[1]} in a SAR image",
                 f"there {verb} {listing[2]} in this SAR image"]
 
     def totals(self) -> list[str]:
         """The total count, and per hypernym ("five vehicles") when all objects share one."""
-        total = len(self.record.boxes)
+        total = len(self.boxes)
         number = self.rng.choice([number_word(total), str(total)] + ([vague_word(total)] if vague_word(total) else []))
         out = [f"a SAR scene with {number} target{'s' if total != 1 else ''}"]
         hypernyms = {self.words[label].hypernym for label in self.counts_by_class}
@@ -165,8 +165,8 @@ class _Scene:
         for a_label, b_label in permutations(sorted(self.counts_by_class), 2):
             if a_label not in singles:
                 continue
-            a = next(b for b in self.record.boxes if self.key(b) == a_label)
-            others = [b for b in self.record.boxes if self.key(b) == b_label]
+            a = next(b for b in self.boxes if self.key(b) == a_label)
+            others = [b for b in self.boxes if self.key(b) == b_label]
             kinds = {relation(a, b) for b in others}
             if len(kinds) == 1 and None not in kinds:
                 out.append(f"{article(self.noun(a_label))} {RELATIONS[kinds.pop()]} "
@@ -192,7 +192,7 @@ class _Scene:
 
     def ais(self) -> list[str]:
         out = []
-        for box in self.record.boxes[:2]:
+        for box in self.boxes[:2]:
             facts = _ais_facts(box.attributes)
             if facts:
                 out.append(f"{article(self.noun(self.key(box)))} " + " and ".join(self.rng.sample(facts, min(2, len(facts)))))
@@ -203,8 +203,48 @@ class _Scene:
                 out.append(f"{article(detail)}, {article(self.noun(self.key(box)))} seen by Sentinel-1")
         return out
 
+    def surroundings(self) -> list[str]:
+        """"a harbour with three ships", "two ships in open sea" when the background is known."""
+        background = background_of(self.record.context)
+        if background is None:
+            return []
+        noun = background_noun(self.record.context, self.vocabulary, self.rng)
+        out = [f"{noun} with {self.class_list()}", f"{self.class_list()} {self.rng.choice(background.places)}"]
+        out += [f"{self.class_list()}, {phrase}" for phrase in shares(self.record.context)]
+        return out
+
+    def settings(self) -> list[str]:
+        """Where the ships lie: "two ships moored along a quay", "three ships, one of them in open sea",
+        "a ship in open sea near the top edge"; every count said is the image's total or "N of them"."""
+        by_setting: dict[str, int] = {}
+        for box in self.boxes:
+            setting = box.attributes.get("setting")
+            if setting in SETTINGS:
+                by_setting[setting] = by_setting.get(setting, 0) + 1
+        if not by_setting:
+            return []
+        out = []
+        for setting, n in sorted(by_setting.items()):
+            share = "" if n == len(self.boxes) else f", {number_word(n)} of them"
+            out.append(f"{self.class_list()}{share} {self.rng.choice(SETTINGS[setting])}")
+        for box in self._some_boxes(2):
+            if box.attributes.get("setting") in SETTINGS:
+                out.append(f"{article(self.noun(self.key(box)))} {self.rng.choice(SETTINGS[box.attributes['setting']])} "
+                           f"{self.rng.choice(POSITIONS[self._cell(box)])}")
+        return out
+
+    def cut_parts(self) -> list[str]:
+        """"part of a ship at the left edge", with the background when known ("open sea and part of a ship...")."""
+        out = []
+        for box in self.cut[:2]:
+            part = f"part of {article(self.noun(self.key(box)))} at {cut_edge(box, self.record.width, self.record.height)}"
+            out.append(part)
+            if background_of(self.record.context) is not None:
+                out.append(f"{background_noun(self.record.context, self.vocabulary, self.rng)} with {part}")
+        return out
+
     def _some_boxes(self, k: int) -> list[Box]:
-        boxes = list(self.record.boxes)
+        boxes = list(self.boxes)
         self.rng.shuffle(boxes)
         return boxes[:k]
 

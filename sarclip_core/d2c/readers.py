@@ -48,7 +48,8 @@ def _each(files: Iterable[Path], parse: Callable[[Path], Iterable[ImageRecord]],
             problems.add(str(exc))
 
 
-def _need_folder(path: Path | None, what: str) -> Path:
+def need_folder(path: Path | None, what: str) -> Path:
+    """The folder given for --what, or a SarclipError saying it is missing or not found."""
     if path is None:
         raise SarclipError(f"--{what} is required for this format")
     if not path.is_dir():
@@ -61,11 +62,19 @@ def _image_size(path: Path) -> tuple[int, int]:
     return info.width, info.height
 
 
+def read_mask(path: Path, width: int, height: int) -> np.ndarray:
+    """The first band of a pixel mask (sea/land, water) that must cover its image exactly, pixel for pixel."""
+    with open_raster(path) as ds:
+        if (ds.width, ds.height) != (width, height):
+            raise AnnotationError(path, "", f"mask is {ds.width}x{ds.height} px, its image {width}x{height} px")
+        return ds.read(1)
+
+
 # --- Pascal VOC -------------------------------------------------------------------------------------
 
 def read_voc(annotations: Path, images: Path | None, classes: dict[str, str], problems: Problems) -> Iterator[ImageRecord]:
     """Pascal VOC XML files (one per image): <size>, <object><name><bndbox>; <robndbox> is ignored."""
-    folder = _need_folder(annotations, "annotations")
+    folder = need_folder(annotations, "annotations")
     images = images or folder
 
     def parse(path: Path) -> Iterator[ImageRecord]:
@@ -174,8 +183,8 @@ def _coco_polygon(ann: dict) -> list[tuple[float, float]] | None:
 
 def read_yolo(annotations: Path, images: Path | None, classes: dict[str, str], problems: Problems) -> Iterator[ImageRecord]:
     """YOLO txt per image: "class cx cy w h" (or "class x1 y1 .. x4 y4") normalised; no file = empty image."""
-    folder = _need_folder(annotations, "annotations")
-    image_dir = _need_folder(images, "images")
+    folder = need_folder(annotations, "annotations")
+    image_dir = need_folder(images, "images")
     if not classes and (folder / "classes.txt").is_file():
         classes = parse_classes(str(folder / "classes.txt"))
 
@@ -216,8 +225,8 @@ def _floats(fields: list[str], path: Path, where: str) -> list[float]:
 
 def read_dota(annotations: Path, images: Path | None, classes: dict[str, str], problems: Problems) -> Iterator[ImageRecord]:
     """DOTA txt per image: "x1 y1 x2 y2 x3 y3 x4 y4 class [difficult]"; keeps the oriented box, 'gsd:' as context."""
-    folder = _need_folder(annotations, "annotations")
-    image_dir = _need_folder(images, "images")
+    folder = need_folder(annotations, "annotations")
+    image_dir = need_folder(images, "images")
 
     def parse(path: Path) -> Iterator[ImageRecord]:
         image = find_image(image_dir, path.stem)
@@ -251,7 +260,7 @@ def read_dota(annotations: Path, images: Path | None, classes: dict[str, str], p
 def read_masks(annotations: Path, images: Path | None, classes: dict[str, str], problems: Problems,
                mask_class: str = "ship") -> Iterator[ImageRecord]:
     """Instance masks (each distinct non-black colour or id is one object, as in HRSID) -> one box each."""
-    folder = _need_folder(annotations, "annotations")
+    folder = need_folder(annotations, "annotations")
     image_dir = images or folder
     masks = [p for p in image_files(folder) if p.stem.endswith(MASK_SUFFIXES)]
     label = classes.get("1", classes.get(mask_class, mask_class))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SarclipError
 
 DEFAULT_VOCABULARY = Path(__file__).resolve().parents[2] / "resources" / "vocabulary.json"
+ACRONYM_AN = set("FHLMNRSX")
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,16 @@ class ClassWords:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """All classes and hypernyms; unknown labels get a plain entry built from the label itself."""
+    """All classes, hypernyms and backgrounds; unknown labels get a plain entry built from the label itself.
+
+    Backgrounds (open sea, harbour, river, clutter...) are what lies around objects: captions name them,
+    never count them, so they are kept apart from the object classes.
+    """
 
     classes: dict[str, ClassWords]
     hypernyms: dict[str, tuple[str, ...]]
     aliases: dict[str, str]
+    backgrounds: dict[str, ClassWords] = field(default_factory=dict)
 
     def canonical(self, label: str) -> str:
         """The vocabulary key for a dataset label (exact key, alias, or case-insensitive match)."""
@@ -53,10 +59,20 @@ class Vocabulary:
         key = self.canonical(label)
         if key in self.classes:
             return self.classes[key]
+        if key in self.backgrounds:
+            return self.backgrounds[key]
         return ClassWords(key, (key,), (), "object", "")
 
     def hypernym_names(self, hypernym: str) -> tuple[str, ...]:
         return self.hypernyms.get(hypernym, (hypernym,))
+
+
+def article(noun: str) -> str:
+    """"a" or "an" for a noun phrase, including acronyms such as "an IFV"."""
+    word = noun.split()[0]
+    if word[0].lower() in "aeiou" or (word.split("-")[0].isupper() and word[0] in ACRONYM_AN):
+        return f"an {noun}"
+    return f"a {noun}"
 
 
 def plural(noun: str) -> str:
@@ -78,12 +94,18 @@ def load_vocabulary(path: str | Path = DEFAULT_VOCABULARY) -> Vocabulary:
         raise SarclipError(f"{path}: vocabulary file not found") from None
     except json.JSONDecodeError as exc:
         raise SarclipError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
-    classes: dict[str, ClassWords] = {}
-    for key, entry in data.get("classes", {}).items():
-        try:
-            classes[key] = ClassWords(key, tuple(entry["names"]), tuple(entry.get("synonyms", ())),
-                                      entry["hypernym"], entry.get("description", ""))
-        except (KeyError, TypeError) as exc:
-            raise SarclipError(f"{path}: class '{key}' lacks {exc} (needs names and hypernym)") from None
     hypernyms = {k: tuple(v["names"]) for k, v in data.get("hypernyms", {}).items()}
-    return Vocabulary(classes, hypernyms, dict(data.get("aliases", {})))
+    return Vocabulary(_entries(data, "classes", path), hypernyms, dict(data.get("aliases", {})),
+                      _entries(data, "backgrounds", path))
+
+
+def _entries(data: dict, section: str, path: Path) -> dict[str, ClassWords]:
+    """The entries of one section (classes or backgrounds), each with names, synonyms, hypernym, description."""
+    out: dict[str, ClassWords] = {}
+    for key, entry in data.get(section, {}).items():
+        try:
+            out[key] = ClassWords(key, tuple(entry["names"]), tuple(entry.get("synonyms", ())),
+                                  entry["hypernym"], entry.get("description", ""))
+        except (KeyError, TypeError) as exc:
+            raise SarclipError(f"{path}: {section} entry '{key}' lacks {exc} (needs names and hypernym)") from None
+    return out
