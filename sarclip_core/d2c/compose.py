@@ -141,4 +141,4 @@ def compose(root: Path, out_dir: Path, classes: dict[str, str], settings: Compos
         temporary = path.with_suffix(".tmp.png")
         Image.fromarray(np.clip(scene, 0, 255).astype(np.uint8)).save(temporary)
         os.replace(temporary, path)
-        yield ImageRecord(str(path), settings.size, settings.size, boxes, dict(context, composed=True))
+        yield ImageRecord(str(path), settings.size, settings.size, boxes, dict(context, composed=True, background="clutter"))
