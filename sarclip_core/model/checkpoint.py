@@ -38,12 +38,16 @@ class Checkpoint:
     channels: int
     labels: list[str] | str | None = None
     train_args: dict[str, Any] = field(default_factory=dict)
+    # How map scores become probabilities (fitted on training windows, see train/calibrate.py):
+    # {"temperature": T, "bias": b, "peak_threshold": p}; empty = the model's own logit scale, no bias.
+    calibration: dict[str, float] = field(default_factory=dict)
 
 
 def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict[str, Any],
                     reader: AnyReader | None = None, normalisation: Normalisation | None = None,
                     channels: int = 1, labels: list[str] | str | None = None,
-                    train_args: dict[str, Any] | None = None, dtype: torch.dtype = torch.float32) -> Path:
+                    train_args: dict[str, Any] | None = None, dtype: torch.dtype = torch.float32,
+                    calibration: dict[str, float] | None = None) -> Path:
     """Write a checkpoint directory atomically (built beside it, then renamed into place).
 
     `dtype=torch.float16` halves the files (e.g. the bundled model); loading casts back to the model's dtype.
@@ -58,7 +62,7 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict
                      "preprocess_cfg": {"size": size, "mean": [0.0] * 3, "std": [1.0] * 3, "interpolation": "bilinear"}}
     meta = {"format": FORMAT, "normalisation": (normalisation or Normalisation()).to_dict(), "input_channels": channels,
             "labels": labels, "anyreader": {"heads": reader.fusion.attn.num_heads, "enabled": reader.enabled},
-            "train_args": train_args or {}}
+            "train_args": train_args or {}, "calibration": calibration or {}}
     _write_json(staging / CONFIG_FILE, open_clip_cfg)
     _write_json(staging / SARCLIP_FILE, meta)
     save_file(_tensors(model, dtype), str(staging / WEIGHTS_FILE))
@@ -90,7 +94,11 @@ def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "
     load_weights(reader.fusion, root / READER_FILE)
     model.to(device).eval()
     reader.to(device).eval()
-    return Checkpoint(model, reader, config, normalisation, channels, meta.get("labels"), meta.get("train_args", {}))
+    calibration = meta.get("calibration") or {}
+    if not isinstance(calibration, dict) or not all(isinstance(v, (int, float)) for v in calibration.values()):
+        raise SarclipError(f"{root / SARCLIP_FILE}: 'calibration' must map names to numbers")
+    return Checkpoint(model, reader, config, normalisation, channels, meta.get("labels"), meta.get("train_args", {}),
+                      {str(k): float(v) for k, v in calibration.items()})
 
 
 @contextmanager
