@@ -58,6 +58,14 @@ class Box:
             out["attributes"] = self.attributes
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Box":
+        """The inverse of to_dict (a D2C records JSONL box); KeyError/TypeError/ValueError when malformed."""
+        xmin, ymin, xmax, ymax = (float(v) for v in data["bbox"])
+        polygon = tuple((float(x), float(y)) for x, y in data["polygon"]) if data.get("polygon") else None
+        return cls(str(data["label"]), xmin, ymin, xmax, ymax, polygon, bool(data.get("exact", True)),
+                   dict(data.get("attributes") or {}), cut=bool(data.get("cut", False)))
+
 
 @dataclass
 class ImageRecord:

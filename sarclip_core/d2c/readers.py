@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -289,4 +290,34 @@ def read_masks(annotations: Path, images: Path | None, classes: dict[str, str], 
     return _each(masks, parse, problems)
 
 
-READERS = {"voc": read_voc, "coco": read_coco, "yolo": read_yolo, "dota": read_dota, "mask": read_masks}
+# --- D2C records (e.g. one part of a seeded split) ----------------------------------------------------
+
+def read_records(annotations: Path, images: Path | None, classes: dict[str, str],
+                 problems: Problems) -> Iterator[ImageRecord]:
+    """A D2C records JSONL read back (boxes, size, context), e.g. the training part of a split to cut windows from.
+
+    Image paths are taken as written, else relative to the records file; `images`, if given, is where they are.
+    """
+    if not annotations.is_file():
+        raise SarclipError(f"{annotations}: records file not found")
+    with open(annotations, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                image = Path(data["filepath"])
+                if not image.is_absolute() and not image.exists():
+                    image = (images or annotations.parent) / image
+                boxes = [Box.from_dict(box) for box in data.get("boxes") or []]
+                record = ImageRecord(str(image), int(data["width"]), int(data["height"]),
+                                     [replace(b, label=classes.get(b.label, b.label)) for b in boxes],
+                                     dict(data.get("context") or {}))
+            except (ValueError, KeyError, TypeError) as error:
+                problems.add(f"{annotations}: line {number}: not a D2C record ({error}), skipped")
+                continue
+            yield checked(record, record.filepath, problems)
+
+
+READERS = {"voc": read_voc, "coco": read_coco, "yolo": read_yolo, "dota": read_dota, "mask": read_masks,
+           "records": read_records}

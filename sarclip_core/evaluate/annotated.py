@@ -51,20 +51,16 @@ def read_annotated(format: str, data: str | None, annotations: str | None, image
 
 
 def _from_record(record: dict, path: str, number: int) -> Annotated:
-    boxes = []
-    for entry in record.get("boxes") or []:
-        try:
-            label, (xmin, ymin, xmax, ymax) = entry["label"], entry["bbox"]
-            boxes.append(Box(str(label), float(xmin), float(ymin), float(xmax), float(ymax),
-                             exact=entry.get("exact", True), attributes=dict(entry.get("attributes") or {})))
-        except (KeyError, TypeError, ValueError):
-            raise SarclipError(f"{path}: line {number}: a box needs 'label' and 'bbox' [xmin, ymin, xmax, ymax]") from None
+    try:
+        boxes = [Box.from_dict(entry) for entry in record.get("boxes") or []]
+    except (KeyError, TypeError, ValueError):
+        raise SarclipError(f"{path}: line {number}: a box needs 'label' and 'bbox' [xmin, ymin, xmax, ymax]") from None
     if isinstance(record.get("counts"), dict):
         counts = {str(k): int(v) for k, v in record["counts"].items()}
     elif isinstance(record.get("boxes"), list):
         counts = {}
         for box in boxes:
-            counts[box.label] = counts.get(box.label, 0) + 1
+            counts[box.label] = counts.get(box.label, 0) + (not box.cut)
     else:
         raise SarclipError(f"{path}: line {number}: a record needs 'counts' or 'boxes'")
     return Annotated(resolve_image(record["filepath"], Path(path)), tuple(boxes), counts)
