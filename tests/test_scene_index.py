@@ -49,7 +49,8 @@ def test_index_is_reused_and_invalidated_by_file_or_model(tmp_path, scene, rando
     assert not build_index(scene, model, settings).reused
     assert not build_index(scene, model, SceneSettings(overlap=0.25, index_dir=settings.index_dir)).reused
     result = text_query(scene, "ship", tmp_path / "h.tif", model, settings)
-    assert result["index_reused"] is True and result["windows"] == first.count
+    assert result["index_reused"] is True and result["windows"] == first.windows
+    assert result["scene_cells"] == first.count == 10 * 10  # 300 px in cells of 32 px
     json.dumps(result)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,13 +22,14 @@ from ..io import OutputGrid, RasterInfo, describe
 from ..io.raster import NoCrsWarning
 from ..data import read_chip
 from ..model import Checkpoint, encode_chips, load_model
-from .blend import WindowBlender, chunks
+from .blend import CellBlender, chunks
+from .calibration import Calibration, backgrounds_for, label_probabilities, query_probability, softmax
 from .counts import CellGrid, Point, StagedFile, field_names, write_cells, write_points
 from .index import SceneIndex, open_or_build
 from .outputs import CategoryWriter, OutputSet, check_output, float_writer
 from .peaks import find_peaks
 from .progress import CancelFn, ProgressFn, Steps
-from .prompts import BACKGROUND, embed, embed_query, has_background, logit_scale, parse_labels, parse_query
+from .prompts import embed, embed_query, has_background, logit_scale, parse_labels, parse_query
 from .quicklook import write_quicklook
 from .settings import SceneSettings
 
@@ -38,13 +39,14 @@ TOP_PEAKS = 20
 
 @dataclass
 class Run:
-    """A scene opened for a query: its description, the model, the index and the output grid."""
+    """A scene opened for a query: its description, the model and its calibration, the index and the output grid."""
 
     info: RasterInfo
     checkpoint: Checkpoint
+    calibration: Calibration
     index: SceneIndex
     grid: OutputGrid
-    peak_radius: int  # output pixels: about half a window stride, the finest the windows resolve
+    peak_radius: int  # output pixels: one scene cell, the finest the map resolves
     warnings: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
@@ -52,13 +54,20 @@ class Run:
         """Map coordinates of an output pixel's centre (pixel coordinates when there is no CRS)."""
         return rasterio.Affine(*self.grid.transform) * (col + 0.5, row + 0.5)
 
+    def scores(self, vectors: np.ndarray, backgrounds: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(cells, L) cosines with L unit vectors and (cells, K) with the K background classes named (K may be 0)."""
+        if backgrounds:
+            vectors = np.concatenate([vectors, embed(self.checkpoint, backgrounds)])
+        scores = self.index.scores(vectors)
+        return scores[:, :len(scores[0]) - len(backgrounds)], scores[:, len(scores[0]) - len(backgrounds):]
+
     def summary(self, outputs: dict[str, str], message: str, **extra: Any) -> dict[str, Any]:
         seconds = time.perf_counter() - self.started
         return {"scene": self.info.path, "outputs": outputs, **self.index.summary(),
                 "seconds_query": round(seconds, 3),
                 "output_grid": {"width": self.grid.width, "height": self.grid.height, "factor": self.grid.factor,
                                 "georeferenced": self.info.georeferenced},
-                **extra, "warnings": self.warnings, "message": message}
+                "calibration": asdict(self.calibration), **extra, "warnings": self.warnings, "message": message}
 
 
 def _checkpoint(model: str | os.PathLike | Checkpoint) -> Checkpoint:
@@ -89,22 +98,12 @@ def _open(scene, model, settings: SceneSettings, steps: Steps) -> Run:
     checkpoint = _checkpoint(model)
     steps.check()
     index = open_or_build(info, checkpoint, settings, steps.part(0.0, INDEX_SHARE))
-    windows = settings.grid(info, checkpoint.reader.native_size)
-    factor = settings.factor(windows)
-    stride = windows.stride * min(windows.scale_x, windows.scale_y) / factor
-    run = Run(info, checkpoint, index, OutputGrid.for_scene(info, factor, area=windows.area),
-              max(1, round(stride / 2)), notes)
-    return run  # its clock starts now: query time excludes indexing
-
-
-def _probabilities(block: np.ndarray, scale: float) -> np.ndarray:
-    """Softmax over labels (axis 0) of blended similarities at the model's temperature; NaN stays NaN."""
-    logits = scale * block
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels (no data) stay NaN
-        logits -= np.nanmax(logits, axis=0, keepdims=True) if np.isfinite(logits).any() else 0.0
-    exp = np.exp(logits)
-    return exp / exp.sum(axis=0, keepdims=True)
+    cell = min(index.cells.width, index.cells.height)
+    factor = settings.factor(cell)
+    grid = OutputGrid.for_scene(info, factor, area=settings.grid(info, checkpoint.reader.native_size).area)
+    calibration = Calibration.read(checkpoint.calibration, logit_scale(checkpoint))
+    return Run(info, checkpoint, calibration, index, grid, max(1, round(cell / factor)), notes)
+    # the run's clock starts now: query time excludes indexing
 
 
 def _inner(chunk, padded) -> tuple[int, int, int, int]:
@@ -117,62 +116,73 @@ def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike
                model: str | os.PathLike | Checkpoint = "default", settings: SceneSettings = SceneSettings(),
                progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None, *,
                peak_threshold: float | None = None, quicklook: bool = True) -> dict[str, Any]:
-    """Similarity heatmap of a text query (phrases separated by ';' are averaged) as float32 GeoTIFF + PNG.
+    """Probability heatmap of a text query (phrases separated by ';' are averaged) as float32 GeoTIFF + PNG.
 
-    Values are the cosine similarity between the query and each window, blended over overlapping
-    windows. Peaks are local maxima above `peak_threshold` (default: half-way between the median and
-    the best window score, a scene-relative cut since raw CLIP similarities have no fixed scale).
+    Each scene cell's value is the calibrated probability that it shows the query rather than any of
+    the background classes (calibration.py): 0 to 1 with the same meaning on every scene, so a query
+    that is absent stays low everywhere. Cells are blended smoothly onto the map. Peaks are local maxima
+    at least `peak_threshold` (default: the model's calibrated peak threshold, else 0.5).
     """
-    parse_query(query)
-    return _similarity_query(scene, lambda checkpoint: embed_query(checkpoint, query), query, out_path, model,
-                             settings, Steps(progress, is_cancelled), peak_threshold, quicklook)
+    phrases = parse_query(query)
+
+    def probability(run: Run) -> tuple[np.ndarray, float]:
+        query_scores, background_scores = run.scores(embed_query(run.checkpoint, query), backgrounds_for(phrases))
+        calibration = run.calibration
+        return (query_probability(query_scores[:, 0], background_scores, calibration.temperature, calibration.bias),
+                calibration.peak_threshold)
+
+    return _heatmap(scene, probability, query, "probability", out_path, model, settings,
+                    Steps(progress, is_cancelled), peak_threshold, quicklook)
 
 
 def image_query(scene: str | os.PathLike, examples: list[str | os.PathLike], out_path: str | os.PathLike,
                 model: str | os.PathLike | Checkpoint = "default", settings: SceneSettings = SceneSettings(),
                 progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None, *,
                 peak_threshold: float | None = None, quicklook: bool = True) -> dict[str, Any]:
-    """Heatmap of similarity to example image chips ("more like these"), like text_query otherwise."""
+    """Heatmap of cosine similarity between each scene cell and example image chips ("more like these").
+
+    The chips' pooled embeddings are averaged and compared with the cells. Image-to-image cosines have
+    no calibration, so peaks default to a scene-relative cut: half-way between the median and the best cell.
+    """
     if not examples:
         raise SarclipError("no example images given")
 
-    def vector(checkpoint: Checkpoint) -> np.ndarray:
-        chips = [read_chip(path, checkpoint.normalisation, checkpoint.channels) for path in examples]
-        mean = encode_chips(checkpoint.reader, chips).float().mean(dim=0).cpu().numpy()
-        return (mean / max(float(np.linalg.norm(mean)), 1e-12))[None].astype(np.float32)
+    def similarity(run: Run) -> tuple[np.ndarray, float]:
+        chips = [read_chip(path, run.checkpoint.normalisation, run.checkpoint.channels) for path in examples]
+        mean = encode_chips(run.checkpoint.reader, chips).float().mean(dim=0).cpu().numpy()
+        scores = run.scores((mean / max(float(np.linalg.norm(mean)), 1e-12))[None].astype(np.float32), [])[0][:, 0]
+        typical, best = float(np.nanmedian(scores)), float(np.nanmax(scores))
+        return scores, (typical + best) / 2 if best - typical > 1e-6 else float("inf")  # a flat map has no peaks
 
-    return _similarity_query(scene, vector, f"{len(examples)} example image(s)", out_path, model, settings,
-                             Steps(progress, is_cancelled), peak_threshold, quicklook)
+    return _heatmap(scene, similarity, f"{len(examples)} example image(s)", "cosine similarity", out_path, model,
+                    settings, Steps(progress, is_cancelled), peak_threshold, quicklook)
 
 
-def _similarity_query(scene, vector_of: Callable[[Checkpoint], np.ndarray], what: str, out_path, model,
-                      settings: SceneSettings, steps: Steps, peak_threshold: float | None,
-                      quicklook: bool) -> dict[str, Any]:
+def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float]], what: str, unit: str, out_path, model,
+             settings: SceneSettings, steps: Steps, peak_threshold: float | None, quicklook: bool) -> dict[str, Any]:
+    """Write the map of per-cell values (and their default peak threshold) that `values_of` gives for the run."""
     out = check_output(out_path)
     run = _open(scene, model, settings, steps)
-    scores = run.index.scores(vector_of(run.checkpoint))
-    if peak_threshold is None:  # half-way from the typical window to the best one; a flat map has no peaks
-        typical, best = float(np.median(scores)), float(scores.max())
-        threshold = (typical + best) / 2 if best - typical > 1e-6 else float("inf")
-    else:
-        threshold = float(peak_threshold)
-    peaks = _write_maps(run, scores, [f"similarity: {what}"], out, steps.part(INDEX_SHARE, 1.0), threshold)
+    values, default_threshold = values_of(run)
+    threshold = default_threshold if peak_threshold is None else float(peak_threshold)
+    name = f"{unit}: {what}"
+    peaks = _write_maps(run, values[:, None], [name], out, steps.part(INDEX_SHARE, 1.0), threshold)
     peaks.sort(key=lambda p: -p[2])
     outputs = {"heatmap": str(out)}
     if quicklook:
-        outputs["quicklook"] = str(write_quicklook(out, out.with_suffix(".png"), f"similarity: {what}"))
+        outputs["quicklook"] = str(write_quicklook(out, out.with_suffix(".png"), name, unit=unit))
     found = [dict(zip(("x", "y"), run.to_map(r, c)), score=round(v, 4)) for r, c, v in peaks[:TOP_PEAKS]]
     best = f"; best {found[0]['score']:.3f} at ({found[0]['x']:.1f}, {found[0]['y']:.1f})" if found else ""
-    message = f"heatmap written; {len(peaks)} peaks above {threshold:.3f}{best}"
-    return run.summary(outputs, message, query=what, peak_threshold=round(threshold, 4),
-                       score_range=[round(float(scores.min()), 4), round(float(scores.max()), 4)],
+    message = f"heatmap written; {len(peaks)} peaks at or above {threshold:.3f}{best}"
+    return run.summary(outputs, message, query=what, values=unit, peak_threshold=round(threshold, 4),
+                       score_range=[round(float(np.nanmin(values)), 4), round(float(np.nanmax(values)), 4)],
                        peak_count=len(peaks), peaks=found)
 
 
-def _write_maps(run: Run, scores: np.ndarray, names: list[str], out: Path, steps: Steps,
+def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps: Steps,
                 threshold: float) -> list[tuple[int, int, float]]:
-    """Blend window scores into a float32 GeoTIFF at `out`; the peaks of band 1 as output (row, col, value)."""
-    blender = WindowBlender(run.index, run.grid, scores)
+    """Blend (cells, bands) values into a float32 GeoTIFF at `out`; the peaks of band 1 as output (row, col, value)."""
+    blender = CellBlender(run.index, run.grid, values)
     peaks: list[tuple[int, int, float]] = []
     all_chunks = chunks(run.grid)
     with OutputSet() as outputs:
@@ -196,9 +206,10 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
                     quicklook: bool = True) -> dict[str, Any]:
     """Label map (uint8, 1..N = labels in the order given, 0 = no data) and confidence (max probability).
 
-    Each label is expanded through the vocabulary and prompt templates; per-label similarities are
-    blended over windows, then turned into probabilities with the model's softmax temperature, so the
-    label is the argmax and the confidence its probability. `out_scores_path` adds the N-band similarities.
+    Each label is expanded through the vocabulary and prompt templates; each scene cell's similarities
+    become probabilities by a softmax over the labels at the calibrated temperature, blended onto the
+    map, so the label is the argmax and the confidence its probability. `out_scores_path` adds the
+    N-band cosine similarities.
     """
     names = parse_labels(labels)
     if len(names) < 2:
@@ -209,8 +220,8 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
     steps = Steps(progress, is_cancelled)
     run = _open(scene, model, settings, steps)
     scores = run.index.scores(embed(run.checkpoint, names))
-    scale = logit_scale(run.checkpoint)
-    blender = WindowBlender(run.index, run.grid, scores)
+    blender = CellBlender(run.index, run.grid, softmax(run.calibration.temperature * scores))
+    score_blender = CellBlender(run.index, run.grid, scores) if out_scores else None
     pixels = np.zeros(len(names) + 1, np.int64)
     query_steps, all_chunks = steps.part(INDEX_SHARE, 1.0), chunks(run.grid)
     with OutputSet() as outputs:
@@ -219,15 +230,15 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
         score_writer = outputs.add(float_writer(out_scores, run.grid, names)) if out_scores else None
         for k, chunk in enumerate(all_chunks):
             query_steps.report(k / len(all_chunks))
-            block = blender.blend(chunk.row0, chunk.row1, chunk.col0, chunk.col1)
-            probs = _probabilities(block, scale)
+            box = (chunk.row0, chunk.row1, chunk.col0, chunk.col1)
+            probs = blender.blend(*box)
             valid = np.isfinite(probs).all(axis=0)
             label = np.where(valid, np.argmax(np.nan_to_num(probs, nan=-1), axis=0) + 1, 0)
             pixels += np.bincount(label.ravel(), minlength=len(names) + 1)
             label_writer.write(chunk.row0, chunk.col0, label)
             conf_writer.add(chunk.source_box(run.grid), np.where(valid, probs.max(axis=0, initial=0), np.nan)[None])
             if score_writer is not None:
-                score_writer.add(chunk.source_box(run.grid), block)
+                score_writer.add(chunk.source_box(run.grid), score_blender.blend(*box))
         query_steps.report(1.0)
     outputs_written = {"labels": str(out), "confidence": str(out_conf)}
     if out_scores:
@@ -246,18 +257,18 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
                   out_path: str | os.PathLike, out_points_path: str | os.PathLike | None = None,
                   model: str | os.PathLike | Checkpoint = "default", settings: SceneSettings = SceneSettings(),
                   progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None, *,
-                  min_score: float = 0.5) -> dict[str, Any]:
+                  min_score: float | None = None) -> dict[str, Any]:
     """Object counts per grid cell (GeoPackage layer 'counts') from peaks of per-label probability maps.
 
-    Method, and why: each label's similarities are blended into a seamless map and turned into a
-    probability against the other labels and a background prompt set (unless the set already has
-    'clutter'/'background'); every local maximum at least `min_score` (0.5: the label beats all
-    alternatives together) at least half a window stride from a higher one is one object. Peaks are
-    used rather than SARCount-style count prompts per window because windows overlap: a per-window
-    count cannot say which of two windows owns an object on their seam, while a peak of the blended
-    map is one point in exactly one cell, so nothing is counted twice (chunk borders included,
-    see peaks.py). It also gives the point layer ('peaks', in out_points_path or in out_path). Limit:
-    objects closer than about half a window stride merge into one peak.
+    Method, and why: each scene cell gets a calibrated probability per label, against the other labels
+    and the background classes (calibration.py; background words in the label set join them), blended
+    into a seamless map; every local maximum at least `min_score` (default: the model's calibrated peak
+    threshold, else 0.5) with no higher value within one scene cell is one object. Peaks are used rather
+    than SARCount-style count prompts per window because windows overlap: a per-window count cannot say
+    which of two windows owns an object on their seam, while a peak of the map is one point in exactly
+    one count cell, so nothing is counted twice (chunk borders included, see peaks.py). It also gives
+    the point layer ('peaks', in out_points_path or in out_path). Limit: objects in neighbouring scene
+    cells (closer than about two cells) merge into one peak.
     """
     names = parse_labels(labels)
     counted = [name for name in names if not has_background([name])]
@@ -268,18 +279,21 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
     steps = Steps(progress, is_cancelled)
     run = _open(scene, model, settings, steps)
     cells = CellGrid(run.grid, float(cell_size), run.info.pixel_size)
-    contrast = names if has_background(names) else [*names, BACKGROUND]
-    scores = run.index.scores(embed(run.checkpoint, contrast))
-    scale = logit_scale(run.checkpoint)
-    blender = WindowBlender(run.index, run.grid, scores)
+    background_names = [name for name in names if has_background([name])]
+    background_names += [bg for bg in backgrounds_for(names) if not (background_names and has_background([bg]))]
+    label_scores, background_scores = run.scores(embed(run.checkpoint, counted), background_names)
+    calibration = run.calibration
+    threshold = calibration.peak_threshold if min_score is None else float(min_score)
+    probabilities = label_probabilities(label_scores, background_scores, calibration.temperature, calibration.bias)
+    blender = CellBlender(run.index, run.grid, probabilities)
     points: list[Point] = []
     query_steps, all_chunks = steps.part(INDEX_SHARE, 1.0), chunks(run.grid)
     for k, chunk in enumerate(all_chunks):
         query_steps.report(k / len(all_chunks))
         padded = chunk.padded(run.grid, run.peak_radius)
-        probs = _probabilities(blender.blend(*padded), scale)
-        for name in counted:
-            for r, c, v in find_peaks(probs[contrast.index(name)], run.peak_radius, min_score, _inner(chunk, padded)):
+        probs = blender.blend(*padded)
+        for band, name in enumerate(counted):
+            for r, c, v in find_peaks(probs[band], run.peak_radius, threshold, _inner(chunk, padded)):
                 row, col = r + padded[0], c + padded[2]
                 points.append(Point(*run.to_map(row, col), name, v, row, col))
     query_steps.check()
@@ -297,4 +311,4 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
               f" in {cells.rows * cells.cols} cells of {cell_size:g}"
     return run.summary(outputs_written, message, labels=counted, count_fields=dict(zip(counted, field_names(counted))),
                        totals=totals, cells=cells.rows * cells.cols, method="peaks of per-label probability maps",
-                       min_score=min_score)
+                       min_score=threshold, backgrounds=background_names)

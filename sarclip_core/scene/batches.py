@@ -11,24 +11,14 @@ import numpy as np
 
 from ..io import Normalisation, RasterInfo, Window, WindowGrid, fit_channels, iter_tiles, open_raster, to_model_input
 
-MASK_SIDE = 32  # a window's valid mask is kept at this many cells per side: enough to draw no-data edges
-
 
 @dataclass
 class Batch:
-    """Up to batch_size windows: normalised input (B, C, T, T), their windows and coarse valid masks."""
+    """Up to batch_size windows: normalised input (B, C, T, T), their windows and valid masks."""
 
     inputs: np.ndarray
     windows: list[Window]
-    masks: np.ndarray  # (B, MASK_SIDE, MASK_SIDE) bool over each window's data area
-
-
-def coarse_mask(valid: np.ndarray, window: Window) -> np.ndarray:
-    """The window's valid mask over its data area, reduced to MASK_SIDE^2 cells (a cell is valid if any pixel is)."""
-    data = valid[:window.data_height, :window.data_width]
-    rows = (np.arange(MASK_SIDE) * data.shape[0]) // MASK_SIDE
-    cols = (np.arange(MASK_SIDE) * data.shape[1]) // MASK_SIDE
-    return np.logical_or.reduceat(np.logical_or.reduceat(data, rows, axis=0), cols, axis=1)
+    valid: np.ndarray  # (B, T, T) bool: the window's valid pixels, padding False
 
 
 def read_batches(info: RasterInfo, grid: WindowGrid, norm: Normalisation, channels: Sequence[int],
@@ -38,7 +28,7 @@ def read_batches(info: RasterInfo, grid: WindowGrid, norm: Normalisation, channe
     `channels` are the channel counts to fit in turn, e.g. (model's SAR channels, encoder's input
     channels): the same mapping read_chip and AnyReader apply to a chip.
     """
-    inputs, windows, masks = [], [], []
+    inputs, windows, valid_masks = [], [], []
     with open_raster(info.path) as ds:
         for window, data, valid in iter_tiles(ds, info, grid):
             chip = to_model_input(data, valid, info.value_kind, norm)
@@ -46,12 +36,12 @@ def read_batches(info: RasterInfo, grid: WindowGrid, norm: Normalisation, channe
                 chip = fit_channels(chip, count)
             inputs.append(chip)
             windows.append(window)
-            masks.append(coarse_mask(valid, window))
+            valid_masks.append(valid)
             if len(inputs) == batch_size:
-                yield Batch(np.stack(inputs), windows, np.stack(masks))
-                inputs, windows, masks = [], [], []
+                yield Batch(np.stack(inputs), windows, np.stack(valid_masks))
+                inputs, windows, valid_masks = [], [], []
     if inputs:
-        yield Batch(np.stack(inputs), windows, np.stack(masks))
+        yield Batch(np.stack(inputs), windows, np.stack(valid_masks))
 
 
 def prefetch(batches: Generator[Batch, None, None], depth: int = 2) -> Iterator[Batch]:

@@ -1,10 +1,11 @@
-"""The scene index: per-window embeddings and window boxes on disk, keyed by scene, model and settings.
+"""The scene index: one embedding per scene cell on disk, keyed by scene, model and settings.
 
-A query is then a matrix product over stored embeddings instead of a pass of the encoder over the
-scene. The key covers the scene file (path, size, mtime), the model (a digest of the image tower
-and fusion weights, normalisation and channels) and the window settings, so any change to one of
-them gives a new index and a stale one is never used. An index is built in a temporary folder and
-renamed into place, so a cancelled or failed build leaves nothing behind.
+A query is then a matrix product over stored cell embeddings instead of a pass of the encoder over
+the scene. Each scene cell is stored once, whatever the window overlap: the windows that see it add
+their view of it (cells.py, accumulate.py). The key covers the scene file (path, size, mtime), the
+model (a digest of the image tower and fusion weights, normalisation and channels) and the window
+settings, so any change to one of them gives a new index and a stale one is never used. An index is
+built in a temporary folder and renamed into place, so a cancelled or failed build leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -21,52 +22,52 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RasterError
-from ..io import PixelBox, RasterInfo, WindowGrid
+from ..io import RasterInfo, WindowGrid
 from ..model import Checkpoint
-from .batches import MASK_SIDE, prefetch, read_batches
+from .accumulate import CELLS_FILE, VALID_FILE, CellAccumulator, read_valid
+from .batches import prefetch, read_batches
+from .cells import SUB, SceneCells
 from .encoder import WindowEncoder, model_identity
 from .progress import Steps
 from .settings import SceneSettings
 
-FORMAT = "sarclip-scene-index/1"
+FORMAT = "sarclip-scene-index/2"  # /1 stored one embedding per window: such an index is rebuilt, never misread
 META_FILE = "index.json"
-EMBEDDINGS_FILE = "embeddings.f32"
-BOXES_FILE = "boxes.i32"
-MASKS_FILE = "masks.u8"
 
 
 @dataclass
 class SceneIndex:
-    """A stored index: window embeddings (n, D), their source-pixel boxes (n, 4) and coarse valid masks."""
+    """A stored index: unit cell embeddings (rows * cols, D), NaN for cells no window filled, and sub-cell validity."""
 
     path: Path
     meta: dict
     reused: bool
 
     @property
+    def cells(self) -> SceneCells:
+        return SceneCells.from_dict(self.meta["cells"])
+
+    @property
     def count(self) -> int:
-        return int(self.meta["count"])
+        """Scene cells stored (rows x cols of the cell grid)."""
+        return self.cells.count
+
+    @property
+    def windows(self) -> int:
+        """Windows with data that were encoded to build the index."""
+        return int(self.meta["windows"])
 
     @property
     def embeddings(self) -> np.ndarray:
-        """(n, D) float32 unit embeddings, memory-mapped (not read into RAM until used)."""
-        return np.memmap(self.path / EMBEDDINGS_FILE, np.float32, "r", shape=(self.count, self.meta["dim"]))
+        """(cells, D) float32 unit embeddings in row-major cell order, memory-mapped (read when used)."""
+        return np.memmap(self.path / CELLS_FILE, np.float32, "r", shape=(self.count, self.meta["dim"]))
 
-    @property
-    def boxes(self) -> np.ndarray:
-        """(n, 4) int32 source-pixel boxes: col, row, width, height of each window's data."""
-        return np.fromfile(self.path / BOXES_FILE, np.int32).reshape(self.count, 4)
-
-    def mask(self, i: int, masks: np.ndarray | None = None) -> np.ndarray:
-        """Window i's (MASK_SIDE, MASK_SIDE) valid mask over its box."""
-        masks = self.packed_masks() if masks is None else masks
-        return np.unpackbits(masks[i])[:MASK_SIDE * MASK_SIDE].reshape(MASK_SIDE, MASK_SIDE).astype(bool)
-
-    def packed_masks(self) -> np.ndarray:
-        return np.memmap(self.path / MASKS_FILE, np.uint8, "r").reshape(self.count, -1)
+    def valid(self, sub_row0: int, sub_row1: int) -> np.ndarray:
+        """Sub-cell validity (SUB per cell side) of sub-cell rows [sub_row0, sub_row1), all columns."""
+        return read_valid(self.path, self.cells, sub_row0, sub_row1)
 
     def scores(self, vectors: np.ndarray, chunk: int = 65536) -> np.ndarray:
-        """(n, K) cosine similarity of every window with K unit vectors (texts or images)."""
+        """(cells, K) cosine similarity of every cell with K unit vectors (texts or images); NaN for empty cells."""
         vectors = np.asarray(vectors, dtype=np.float32)
         emb = self.embeddings
         return np.concatenate([emb[start:start + chunk] @ vectors.T for start in range(0, self.count, chunk)])
@@ -77,8 +78,11 @@ class SceneIndex:
 
     def summary(self) -> dict:
         """JSON-friendly facts about the index for run summaries."""
-        return {"index": str(self.path), "index_reused": self.reused, "windows": self.count,
-                "windows_in_grid": self.meta["grid"]["windows"], "seconds_indexing": round(self.seconds, 3),
+        cells = self.cells
+        return {"index": str(self.path), "index_reused": self.reused, "windows": self.windows,
+                "windows_in_grid": self.meta["grid"]["windows"], "scene_cells": self.count,
+                "cell_grid": [cells.rows, cells.cols], "cell_size_px": [round(cells.width, 3), round(cells.height, 3)],
+                "seconds_indexing": round(self.seconds, 3),
                 "windows_per_second": round(self.meta["windows_per_second"], 1)}
 
 
@@ -112,8 +116,11 @@ def _load(folder: Path) -> SceneIndex | None:
     """A complete index in `folder`, or None (missing, another format, or damaged: then it is rebuilt)."""
     try:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        expected = meta["count"] * meta["dim"] * 4
-        if meta.get("format") != FORMAT or (folder / EMBEDDINGS_FILE).stat().st_size != expected:
+        if meta.get("format") != FORMAT:
+            return None
+        cells = SceneCells.from_dict(meta["cells"])
+        if (folder / CELLS_FILE).stat().st_size != cells.count * meta["dim"] * 4 or \
+                (folder / VALID_FILE).stat().st_size != cells.count * SUB * SUB // 8:
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -126,26 +133,25 @@ def _build(info: RasterInfo, checkpoint: Checkpoint, settings: SceneSettings, gr
     staging.mkdir(parents=True)
     encoder = WindowEncoder(checkpoint)
     channels = (checkpoint.channels, checkpoint.reader.channels)
-    started, count, dim = time.perf_counter(), 0, 0
+    started, count = time.perf_counter(), 0
     try:
-        with open(staging / EMBEDDINGS_FILE, "wb") as emb, open(staging / BOXES_FILE, "wb") as boxes, \
-                open(staging / MASKS_FILE, "wb") as masks:
-            batches = prefetch(read_batches(info, grid, checkpoint.normalisation, channels, settings.batch_size))
-            try:
-                for batch in batches:
-                    steps.check()
-                    vectors = encoder(batch.inputs)
-                    emb.write(vectors.astype(np.float32).tobytes())
-                    boxes.write(np.array([_box(w.box) for w in batch.windows], np.int32).tobytes())
-                    masks.write(np.packbits(batch.masks.reshape(len(batch.masks), -1), axis=1).tobytes())
-                    count, dim = count + len(vectors), vectors.shape[1]
-                    steps.report((batch.windows[-1].index + 1) / len(grid))
-            finally:
-                batches.close()
+        per_window, dim = encoder.cell_shape(grid.tile)
+        cells = SceneCells.for_windows(grid, per_window)
+        accumulator = CellAccumulator(staging, cells, dim)
+        batches = prefetch(read_batches(info, grid, checkpoint.normalisation, channels, settings.batch_size))
+        try:
+            for batch in batches:
+                steps.check()
+                accumulator.add([w.box for w in batch.windows], encoder(batch.inputs), batch.valid)
+                count += len(batch.windows)
+                steps.report((batch.windows[-1].index + 1) / len(grid))
+        finally:
+            batches.close()
         if count == 0:
             raise RasterError(info.path, "has no valid pixels in the area to analyse (all nodata); nothing to map")
+        accumulator.finish()
         seconds = time.perf_counter() - started
-        meta = {"format": FORMAT, "scene": info.path, "count": count, "dim": dim, "mask_side": MASK_SIDE,
+        meta = {"format": FORMAT, "scene": info.path, "windows": count, "dim": dim, "cells": cells.to_dict(),
                 "grid": grid_facts(grid), "seconds": seconds, "windows_per_second": count / max(seconds, 1e-9),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
         (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -156,7 +162,3 @@ def _build(info: RasterInfo, checkpoint: Checkpoint, settings: SceneSettings, gr
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return SceneIndex(folder, meta, reused=False)
-
-
-def _box(box: PixelBox) -> tuple[int, int, int, int]:
-    return box.col, box.row, box.width, box.height

@@ -8,7 +8,6 @@ from ..errors import SarclipError
 from ..model import Checkpoint, encode_text
 from ..model.prompts import class_text_embeddings, ensemble
 
-BACKGROUND = "background"
 BACKGROUND_PROMPTS = ("a SAR image of clutter without any target", "an empty SAR scene showing only background clutter",
                       "no targets are visible in this SAR image", "a SAR image of the open sea surface")
 BACKGROUND_WORDS = {"background", "clutter", "empty", "nothing", "none"}

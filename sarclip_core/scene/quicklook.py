@@ -31,14 +31,20 @@ def _read_preview(path: Path, categorical: bool) -> tuple[np.ndarray, tuple[floa
     return data, (left, right, bottom, top)
 
 
-def write_quicklook(raster: Path, png: Path, title: str, labels: Sequence[str] | None = None) -> Path:
-    """Draw band 1 of `raster` into `png` (atomically): a colour bar, or a legend when `labels` name categories."""
+def write_quicklook(raster: Path, png: Path, title: str, labels: Sequence[str] | None = None,
+                    unit: str = "probability") -> Path:
+    """Draw band 1 of `raster` into `png` (atomically): a colour bar, or a legend when `labels` name categories.
+
+    Scores are drawn on the fixed 0..1 scale, never stretched to their own range: a map of something
+    absent must look low, not show its noise as a hot spot.
+    """
     data, extent = _read_preview(raster, labels is not None)
     figure, axes = plt.subplots(figsize=(8, 6.5), dpi=100)
     try:
         if labels is None:
-            image = axes.imshow(data.astype(float).filled(np.nan), cmap="viridis", extent=extent, interpolation="nearest")
-            figure.colorbar(image, ax=axes, shrink=0.8, label="score")
+            image = axes.imshow(data.astype(float).filled(np.nan), cmap="viridis", vmin=0.0, vmax=1.0, extent=extent,
+                                interpolation="nearest")
+            figure.colorbar(image, ax=axes, shrink=0.8, label=unit)
         else:
             colours = palette(len(labels))
             cmap = ListedColormap([np.array(colours[i]) / 255 for i in range(len(labels) + 1)])

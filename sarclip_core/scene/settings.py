@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import SarclipError
 from ..io import MapExtent, PixelBox, RasterInfo, WindowGrid, make_grid
 
-OUTPUT_PIXELS_PER_STRIDE = 8  # the map carries one value per window stride; 8 px per stride draws it smoothly
+OUTPUT_PIXELS_PER_CELL = 4  # the map carries one value per cell; 4 px per cell draws the blend between cells
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,8 @@ class SceneSettings:
     resolution: ground resolution of a window pixel in map units (None: the scene's own pixels).
     aoi: only this part of the scene, in pixels or as a map extent.
     index_dir: where scene indexes are cached (None: $SARCLIP_CACHE/index or ~/.cache/sarclip/index).
-    output_factor: source pixels per output pixel (None: about 8 output pixels per window stride,
-    since a map holds one value per window; 1 gives full resolution).
+    output_factor: source pixels per output pixel (None: about 4 output pixels per scene cell, since a
+    map holds one value per cell; 1 gives full resolution).
     """
 
     tile: int | None = None
@@ -45,12 +45,11 @@ class SceneSettings:
         """The scene's windows for these settings (the tile defaults to the model's native size)."""
         return make_grid(info, self.tile or native_tile, self.overlap, self.resolution, self.aoi)
 
-    def factor(self, grid: WindowGrid) -> int:
-        """Source pixels per output pixel for maps made from `grid`."""
+    def factor(self, cell_size: float) -> int:
+        """Source pixels per output pixel for maps of scene cells `cell_size` source pixels wide."""
         if self.output_factor is not None:
             return int(self.output_factor)
-        stride_px = grid.stride * min(grid.scale_x, grid.scale_y)
-        return max(1, int(stride_px // OUTPUT_PIXELS_PER_STRIDE))
+        return max(1, int(cell_size // OUTPUT_PIXELS_PER_CELL))
 
     def cache_dir(self) -> Path:
         """The folder scene indexes are kept in, created if needed."""

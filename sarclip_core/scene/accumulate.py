@@ -1,0 +1,83 @@
+"""Building the scene's cell embeddings on disk: window cells summed into scene cells, normalised at the end.
+
+Sums and sub-cell validity live in np.memmap files in the index's staging folder, mapped only while a
+batch is added (unmapping lets the kernel write dirty pages back and drop them from this process), so
+memory is bounded by the batch, never by the scene.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..io import PixelBox
+from .cells import SUB, SceneCells, sub_cells
+
+CELLS_FILE = "cells.f32"
+VALID_FILE = "valid.u8"
+ROWS_AT_ONCE = 64  # cell rows normalised / packed per step while finishing
+
+
+class CellAccumulator:
+    """Adds batches of window cell embeddings into the scene cells; finish() leaves the index's two files."""
+
+    def __init__(self, folder: Path, cells: SceneCells, dim: int):
+        self.folder, self.cells, self.dim = folder, cells, dim
+        self.sums_path, self.valid_path = folder / CELLS_FILE, folder / f".{VALID_FILE}.unpacked"
+        for path, size in ((self.sums_path, cells.count * dim * 4), (self.valid_path, cells.count * SUB * SUB)):
+            with open(path, "wb") as handle:
+                handle.truncate(size)  # sparse zeros
+
+    def _sums(self, mode: str = "r+") -> np.memmap:
+        return np.memmap(self.sums_path, np.float32, mode, shape=(self.cells.rows, self.cells.cols, self.dim))
+
+    def _valid(self) -> np.memmap:
+        return np.memmap(self.valid_path, np.bool_, "r+", shape=(self.cells.rows * SUB, self.cells.cols * SUB))
+
+    def add(self, boxes: Sequence[PixelBox], embeddings: np.ndarray, valid: np.ndarray) -> None:
+        """Window cells (B, h, h, D) of windows at `boxes`, with their (B, T, T) valid masks, into the scene cells.
+
+        A window cell counts where any of its pixels is valid and its centre lies in the grid; its
+        sub-cells' validity is set by their own centres, so the validity follows the data, not the cells.
+        """
+        cells, side = self.cells, self.cells.per_window
+        subs = sub_cells(valid, side * SUB)
+        has_data = subs.reshape(len(boxes), side, SUB, side, SUB).any(axis=(2, 4))
+        sums, valid_map = self._sums(), self._valid()
+        for box, vectors, sub, used in zip(boxes, embeddings, subs, has_data):
+            rows, cols = cells.place(box)
+            keep = used & ((rows >= 0) & (rows < cells.rows))[:, None] & ((cols >= 0) & (cols < cells.cols))[None, :]
+            r, c = np.nonzero(keep)
+            sums[rows[r], cols[c]] += vectors[r, c]
+            sub_rows, sub_cols = cells.place(box, SUB)
+            keep = sub & ((sub_rows >= 0) & (sub_rows < cells.rows * SUB))[:, None] \
+                & ((sub_cols >= 0) & (sub_cols < cells.cols * SUB))[None, :]
+            r, c = np.nonzero(keep)
+            valid_map[sub_rows[r], sub_cols[c]] = True
+        del sums, valid_map  # unmap: pages go back to the kernel
+
+    def finish(self) -> None:
+        """Normalise every cell's summed embedding (its average direction); cells no window filled become NaN.
+
+        Validity is packed to one byte per cell row of sub-cells (SUB bits across each cell), and the
+        unpacked working copy removed.
+        """
+        sums, valid = self._sums(), self._valid()
+        with open(self.folder / VALID_FILE, "wb") as packed:
+            for start in range(0, self.cells.rows, ROWS_AT_ONCE):
+                block = sums[start:start + ROWS_AT_ONCE]
+                norms = np.linalg.norm(block, axis=-1, keepdims=True)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    block[:] = np.where(norms > 0, block / norms, np.nan)
+                packed.write(np.packbits(valid[start * SUB:(start + ROWS_AT_ONCE) * SUB], axis=1).tobytes())
+        sums.flush()
+        del sums, valid
+        self.valid_path.unlink()
+
+
+def read_valid(folder: Path, cells: SceneCells, sub_row0: int, sub_row1: int) -> np.ndarray:
+    """(sub_row1 - sub_row0, cols * SUB) sub-cell validity of a band of sub-cell rows of a finished index."""
+    packed = np.memmap(folder / VALID_FILE, np.uint8, "r", shape=(cells.rows * SUB, cells.cols * SUB // 8))
+    return np.unpackbits(packed[sub_row0:sub_row1], axis=1).astype(bool)
