@@ -47,18 +47,54 @@ class BrightScatterers(torch.nn.Module):
         return (1 - share)[:, None] * self.basis[0] + share[:, None] * self.basis[1]
 
 
-def oracle_checkpoint() -> Checkpoint:
-    """A Checkpoint whose image tower is BrightScatterers (text tower: the random tiny one)."""
+class _Share(torch.nn.Module):
+    """Per 32 px cell: the share of bright pixels (> 3 sd), 1.0 for a whole 12x12 target, as a (B, 1, h, w) map."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bright = (x.mean(dim=1, keepdim=True) > 3.0).float()
+        return (torch.nn.functional.avg_pool2d(bright, 32) / (144 / 1024)).clamp(max=1.0)
+
+
+class BrightCells(torch.nn.Module):
+    """BrightScatterers with a dense readout: the shape of open_clip's ModifiedResNet (stem, layer1..4, attnpool
+    with v/c projections) whose last feature map holds each 32 px cell's bright share s, read out as the
+    direction (1 - s) u + s v. So a cell's embedding says whether a target lies in that very cell."""
+
+    def __init__(self, size: int = 128, dim: int = 256):
+        super().__init__()
+        self.image_size, self.output_dim = size, dim
+        self.conv1 = torch.nn.Conv2d(3, 1, 1, bias=False)  # AnyReader reads the input channels from here
+        self.stem = _Share()
+        self.layer1 = self.layer2 = self.layer3 = self.layer4 = torch.nn.Identity()
+        basis = torch.linalg.qr(torch.randn(dim, 2, generator=torch.Generator().manual_seed(0)))[0].T
+        self.register_buffer("basis", basis)
+        self.attnpool = torch.nn.Module()
+        self.attnpool.positional_embedding = torch.nn.Parameter(torch.zeros((size // 32) ** 2 + 1, 1))
+        self.attnpool.v_proj = torch.nn.Linear(1, 2)  # s -> (1 - s, s)
+        self.attnpool.c_proj = torch.nn.Linear(2, dim)  # -> (1 - s) u + s v
+        with torch.no_grad():
+            self.attnpool.v_proj.weight.copy_(torch.tensor([[-1.0], [1.0]]))
+            self.attnpool.v_proj.bias.copy_(torch.tensor([1.0, 0.0]))
+            self.attnpool.c_proj.weight.copy_(basis.T)
+            self.attnpool.c_proj.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        share = self.stem(x).amax(dim=(1, 2, 3))
+        return (1 - share)[:, None] * self.basis[0] + share[:, None] * self.basis[1]
+
+
+def oracle_checkpoint(visual: torch.nn.Module | None = None) -> Checkpoint:
+    """A Checkpoint whose image tower is BrightScatterers, or `visual` (text tower: the random tiny one)."""
     model = create_model("sarclip-tiny-rn").eval()
-    model.visual = BrightScatterers()
+    model.visual = visual or BrightScatterers()
     return Checkpoint(model, AnyReader.for_model(model).eval(), model_config("sarclip-tiny-rn"), Normalisation(), 1)
 
 
-def ship_oracle_checkpoint() -> Checkpoint:
-    """oracle_checkpoint with a stand-in text tower too: texts naming a ship point at BrightScatterers' target
+def ship_oracle_checkpoint(visual: torch.nn.Module | None = None) -> Checkpoint:
+    """oracle_checkpoint with a stand-in text tower too: texts naming a ship point at the tower's target
     direction, every other text (background prompts) at its clutter direction. With it a text query "ship"
     is known to match bright targets, so scene tasks can be checked end to end without a trained model."""
-    checkpoint = oracle_checkpoint()
+    checkpoint = oracle_checkpoint(visual)
     basis = checkpoint.model.visual.basis
     words = torch.tensor([open_clip.tokenize([word])[0, 1].item() for word in ("ship", "ships", "vessel", "boat")])
 

@@ -39,18 +39,23 @@ class CellAccumulator:
     def add(self, boxes: Sequence[PixelBox], embeddings: np.ndarray, valid: np.ndarray) -> None:
         """Window cells (B, h, h, D) of windows at `boxes`, with their (B, T, T) valid masks, into the scene cells.
 
-        A window cell counts where any of its pixels is valid and its centre lies in the grid; its
-        sub-cells' validity is set by their own centres, so the validity follows the data, not the cells.
+        A window cell with any valid pixel adds its embedding to the scene cells it overlaps, weighted by
+        the overlap (cells.spread); its sub-cells' validity is set by their own centres, so the validity
+        follows the data, not the cells.
         """
         cells, side = self.cells, self.cells.per_window
         subs = sub_cells(valid, side * SUB)
         has_data = subs.reshape(len(boxes), side, SUB, side, SUB).any(axis=(2, 4))
         sums, valid_map = self._sums(), self._valid()
         for box, vectors, sub, used in zip(boxes, embeddings, subs, has_data):
-            rows, cols = cells.place(box)
-            keep = used & ((rows >= 0) & (rows < cells.rows))[:, None] & ((cols >= 0) & (cols < cells.cols))[None, :]
-            r, c = np.nonzero(keep)
-            sums[rows[r], cols[c]] += vectors[r, c]
+            (rows, row_shares), (cols, col_shares) = cells.spread(box)
+            for a in range(2):
+                for b in range(2):
+                    weight = np.outer(row_shares[a], col_shares[b]) * used
+                    keep = (weight > 0) & ((rows[a] >= 0) & (rows[a] < cells.rows))[:, None] \
+                        & ((cols[b] >= 0) & (cols[b] < cells.cols))[None, :]
+                    r, c = np.nonzero(keep)
+                    sums[rows[a][r], cols[b][c]] += vectors[r, c] * weight[r, c, None]
             sub_rows, sub_cols = cells.place(box, SUB)
             keep = sub & ((sub_rows >= 0) & (sub_rows < cells.rows * SUB))[:, None] \
                 & ((sub_cols >= 0) & (sub_cols < cells.cols * SUB))[None, :]

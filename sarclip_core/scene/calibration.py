@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..d2c.vocabulary import DEFAULT_VOCABULARY, Vocabulary, load_vocabulary
+from ..d2c.vocabulary import DEFAULT_VOCABULARY, ClassWords, Vocabulary, load_vocabulary
 
 # The background classes every query competes with (keys of the vocabulary's "backgrounds" section).
 BACKGROUNDS = ("clutter", "sea", "water", "land", "coastline", "harbour", "urban")
@@ -77,8 +77,15 @@ def backgrounds_for(labels: Sequence[str], vocabulary: Vocabulary | None = None)
     return [bg for bg in BACKGROUNDS if not any(_same_thing(label, bg, vocabulary) for label in labels)]
 
 
+def _entry(label: str, vocabulary: Vocabulary) -> ClassWords:
+    """The vocabulary's words for a label, a background named by one of its synonyms included ("port" = harbour)."""
+    folded = label.strip().lower()
+    named = [words for words in vocabulary.backgrounds.values() if folded in {t.lower() for t in words.terms}]
+    return named[0] if named and vocabulary.canonical(label) not in vocabulary.classes else vocabulary.words(label)
+
+
 def _same_thing(label: str, background: str, vocabulary: Vocabulary) -> bool:
-    query, other = vocabulary.words(label), vocabulary.words(background)
-    terms = {t.lower() for t in (query.key, *query.terms)}
+    query, other = _entry(label, vocabulary), vocabulary.words(background)
+    terms = {t.lower() for t in (label, query.key, *query.terms)}
     return bool(terms & {t.lower() for t in (other.key, *other.terms)}) or other.hypernym.lower() in terms \
         or query.hypernym.lower() == other.key.lower()

@@ -66,6 +66,21 @@ class SceneCells:
         steps = (np.arange(self.per_window * sub) + 0.5) / sub
         return self.row_of(box.row + steps * self.height, sub), self.col_of(box.col + steps * self.width, sub)
 
+    def spread(self, box: PixelBox) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """Per axis (rows, then cols): the two scene cells (2, h) each of a window's cells overlaps, and the shares.
+
+        A window aligned with the grid puts each of its cells into one scene cell (share 1, then 0); one that
+        is not (the last window, flush with the area's end) splits each cell by overlap, so the scene cells
+        under its edge, which no other window sees, still get its view of them.
+        """
+        def axis(start: float, origin: int, size: float) -> tuple[np.ndarray, np.ndarray]:
+            edges = (start + np.arange(self.per_window) * size - origin) / size
+            first = np.floor(edges + 1e-9)
+            share = np.clip(edges - first, 0.0, 1.0)
+            return np.stack([first, first + 1]).astype(np.int64), np.stack([1 - share, share])
+
+        return axis(box.row, self.row0, self.height), axis(box.col, self.col0, self.width)
+
 
 def sub_cells(valid: np.ndarray, side: int) -> np.ndarray:
     """(B, side, side) any-valid reduction of (B, T, T) window masks (a sub-cell is valid if any pixel is)."""
