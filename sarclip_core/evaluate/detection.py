@@ -53,10 +53,13 @@ def _box_tuples(item: Annotated, label: str, vocabulary: Vocabulary) -> list[tup
 
 def fitted_cfar(format: str, data: str | None, annotations: str | None, images: str | None, classes: str | None,
                 label: str, vocabulary: Vocabulary, seed: int = 0) -> tuple[CfarParameters, str]:
-    """CFAR parameters with the best F1 on the training images given, and how they were chosen."""
+    """CFAR parameters with the best F1 on the training images given, and how they were chosen.
+
+    Training records (`data`) are a D2C JSONL whatever the test set's format; annotations use `format`.
+    """
     if not (data or annotations):
         return CfarParameters(), "fixed defaults (no training images given to fit them)"
-    items, _ = read_annotated(format, data, annotations, images, classes)
+    items, _ = read_annotated("jsonl" if data else format, data, annotations, images, classes)
     if len(items) > MAX_FIT_IMAGES:
         order = np.random.default_rng(seed).permutation(len(items))[:MAX_FIT_IMAGES]
         items = [items[i] for i in sorted(order)]
