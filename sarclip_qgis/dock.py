@@ -103,6 +103,7 @@ class SarclipDock(QgsDockWidget):
         self.resolution_spin = _spin(QDoubleSpinBox(), 0.0, 1e6, "native", "")
         self.batch_spin = _spin(QSpinBox(), 1, 4096, None, "")
         self.cell_spin = _spin(QDoubleSpinBox(), 0.01, 1e7, None, "")
+        self.peak_spin = _spin(QDoubleSpinBox(), 0.0, 1.0, "model's calibrated", "", step=0.05)  # 0: not passed
         self.extent_widget = QgsExtentWidget(None, QgsExtentWidget.CondensedStyle)
         self.extent_widget.setNullValueAllowed(True, "Whole scene")
         self.extent_widget.clear()
@@ -110,7 +111,8 @@ class SarclipDock(QgsDockWidget):
             self.extent_widget.setMapCanvas(self.iface.mapCanvas())
         for label, widget in (("Tile", self.tile_spin), ("Overlap", self.overlap_spin),
                               ("Resolution (map units/px)", self.resolution_spin), ("Batch size", self.batch_spin),
-                              ("Cell size (map units)", self.cell_spin), ("Area of interest", self.extent_widget)):
+                              ("Cell size (map units)", self.cell_spin), ("Peak threshold (0-1)", self.peak_spin),
+                              ("Area of interest", self.extent_widget)):
             form.addRow(label, widget)
         return group
 
@@ -146,6 +148,7 @@ class SarclipDock(QgsDockWidget):
         self.resolution_spin.setValue(saved["resolution"])
         self.batch_spin.setValue(saved["batch"])
         self.cell_spin.setValue(saved["cell_size"])
+        self.peak_spin.setValue(saved["peak_threshold"])
         default_folder = dock_settings.default_output_folder(self.layer_box.currentLayer())
         self.output_widget.setFilePath(saved["output_folder"] or default_folder)
 
@@ -154,7 +157,8 @@ class SarclipDock(QgsDockWidget):
                 "labels": self.labels_edit.text().strip(), "model": self.model_widget.filePath().strip(),
                 "tile": self.tile_spin.value(), "overlap": self.overlap_spin.value(),
                 "resolution": self.resolution_spin.value(), "batch": self.batch_spin.value(),
-                "cell_size": self.cell_spin.value(), "output_folder": self.output_widget.filePath().strip()}
+                "cell_size": self.cell_spin.value(), "peak_threshold": self.peak_spin.value(),
+                "output_folder": self.output_widget.filePath().strip()}
 
     def _task_changed(self) -> None:
         """Show the query field for text queries and the label-set field otherwise."""
@@ -164,6 +168,7 @@ class SarclipDock(QgsDockWidget):
             widget.setVisible(shown)
             self.form.labelForField(widget).setVisible(shown)
         self.cell_spin.setEnabled(algorithm == "count_objects")
+        self.peak_spin.setEnabled(algorithm in ("text_query", "count_objects"))
 
     def _layer_changed(self, layer) -> None:
         if not dock_settings.load()["output_folder"]:
@@ -191,6 +196,8 @@ class SarclipDock(QgsDockWidget):
         if self.extent_widget.isValid() and not extent.isNull() and not extent.isEmpty():
             params["EXTENT"] = QgsReferencedRectangle(extent, self.extent_widget.outputCrs())
         algorithm = self.algorithm()
+        if v["peak_threshold"] > 0 and algorithm in ("text_query", "count_objects"):
+            params["PEAK_THRESHOLD"] = v["peak_threshold"]
         text = v["query"] if algorithm == "text_query" else v["labels"]
         stem = f"{Path(layer.source()).stem}_{dock_settings.slug(text)}"
 

@@ -12,7 +12,7 @@ PREFIX = "SARCLIP/dock/"
 
 DEFAULTS = {
     "task": 0, "query": "", "labels": "", "model": "", "tile": 0, "overlap": 0.5, "resolution": 0.0,
-    "batch": 64, "cell_size": 1000.0, "output_folder": "",
+    "batch": 64, "cell_size": 1000.0, "peak_threshold": 0.0, "output_folder": "",
 }
 
 

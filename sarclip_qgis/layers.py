@@ -1,15 +1,17 @@
 """Styling result layers from resources/styles/*.qml and adding them to the project in a group.
 
 The QML files carry the look (colour ramps, palette, opacity, classification method); the code only
-fits them to the data: the heatmap ramp to the layer's value range, the palette's names to the label
-set, the graduated classes to the count field. Call on the main thread only.
+fits them to the data: the palette's names to the label set, the graduated classes to the count field.
+Heatmaps and confidence keep the QML's fixed 0-1 ramp: they are calibrated probabilities, and a
+stretch to their own range would paint a hot spot on a scene where the query is absent. Call on the
+main thread only.
 """
 
 from __future__ import annotations
 
 from qgis.core import (
-    QgsColorRampLegendNodeSettings, QgsGraduatedSymbolRenderer, QgsMapLayer, QgsPalettedRasterRenderer, QgsProcessingLayerPostProcessorInterface,
-    QgsProject, QgsRasterBandStats, QgsRasterLayer, QgsSingleBandPseudoColorRenderer, QgsVectorLayer,
+    QgsGraduatedSymbolRenderer, QgsMapLayer, QgsPalettedRasterRenderer, QgsProcessingLayerPostProcessorInterface,
+    QgsProject, QgsRasterLayer, QgsVectorLayer,
 )
 
 from . import paths
@@ -21,23 +23,6 @@ def _load_qml(layer: QgsMapLayer, kind: str) -> None:
     message, ok = layer.loadNamedStyle(paths.style(kind))
     if not ok:
         raise RuntimeError(f"{paths.style(kind)}: {message}")
-
-
-def _fit_heatmap(layer: QgsRasterLayer) -> None:
-    """Stretch the QML's colour ramp over the layer's actual min..max (similarities are not 0..1)."""
-    renderer = layer.renderer()
-    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
-    if not isinstance(renderer, QgsSingleBandPseudoColorRenderer) or not stats.maximumValue > stats.minimumValue:
-        return
-    shader_function = renderer.shader().rasterShaderFunction()
-    ramp = shader_function.sourceColorRamp().clone()
-    legend = shader_function.legendSettings()  # owned by the old shader: copy before replacing it
-    legend = QgsColorRampLegendNodeSettings(legend) if legend is not None else None
-    renderer.setClassificationMin(stats.minimumValue)
-    renderer.setClassificationMax(stats.maximumValue)
-    renderer.createShader(ramp, shader_function.colorRampType(), shader_function.classificationMode(), 5)
-    if legend is not None:
-        renderer.shader().rasterShaderFunction().setLegendSettings(legend)
 
 
 def _name_labels(layer: QgsRasterLayer, labels: list[str]) -> None:
@@ -73,9 +58,7 @@ def _graduate_counts(layer: QgsVectorLayer, labels: list[str] | None) -> None:
 def apply_style(layer: QgsMapLayer, kind: str, labels: list[str] | None = None) -> None:
     """Style one result layer of the given kind (see KINDS) from its QML, fitted to the data."""
     _load_qml(layer, kind)
-    if kind == "heatmap":
-        _fit_heatmap(layer)
-    elif kind == "labels" and labels:
+    if kind == "labels" and labels:
         _name_labels(layer, labels)
     elif kind == "counts":
         _graduate_counts(layer, labels)

@@ -28,9 +28,11 @@ def test_provider_registers_the_four_algorithms(sarclip_provider):
                                                  "INDEX_FOLDER", "OUTPUT"} <= set(names)
     advanced = {p.name() for p in query.parameterDefinitions()
                 if p.flags() & qgis_core.QgsProcessingParameterDefinition.FlagAdvanced}
-    assert advanced == {"TILE", "OVERLAP", "RESOLUTION", "BATCH", "INDEX_FOLDER"}
+    assert advanced == {"TILE", "OVERLAP", "RESOLUTION", "BATCH", "INDEX_FOLDER", "PEAK_THRESHOLD"}
+    assert query.parameterDefinition("PEAK_THRESHOLD").flags() & qgis_core.QgsProcessingParameterDefinition.FlagOptional
     count = registry.algorithmById("sarclip:count_objects")
-    assert {"LABELS", "CELL_SIZE", "OUTPUT", "OUTPUT_POINTS"} <= {p.name() for p in count.parameterDefinitions()}
+    assert {"LABELS", "CELL_SIZE", "PEAK_THRESHOLD", "OUTPUT", "OUTPUT_POINTS"} <= {
+        p.name() for p in count.parameterDefinitions()}
     assert registry.algorithmById("sarclip:classify_labels").parameterDefinition("OUTPUT_CONFIDENCE") is not None
     assert sarclip_provider.supportedOutputRasterLayerExtensions() == ["tif"]
 
@@ -75,6 +77,7 @@ def test_dock_builds_processing_parameters_for_each_task(dock, small_scene, tmp_
     assert algorithm == "text_query" and params["QUERY"] == "bright ship" and params["INPUT"] == str(small_scene)
     assert params["OUTPUT"] == str(tmp_path / "out" / "scene_db_bright-ship_heatmap.tif")
     assert results == [(params["OUTPUT"], "heatmap", "heatmap: bright ship")] and "EXTENT" not in params
+    assert "PEAK_THRESHOLD" not in params  # the model's calibrated threshold
     (tmp_path / "out" / "scene_db_bright-ship_heatmap.tif").write_bytes(b"")  # taken: the next run is numbered
     assert dock.parameters()[1]["OUTPUT"].endswith("scene_db_bright-ship_heatmap_2.tif")
 
@@ -89,6 +92,8 @@ def test_dock_builds_processing_parameters_for_each_task(dock, small_scene, tmp_
     dock.cell_spin.setValue(500)
     algorithm, params, _ = dock.parameters()
     assert algorithm == "count_objects" and params["CELL_SIZE"] == 500 and params["OUTPUT"].endswith("_counts.gpkg")
+    dock.peak_spin.setValue(0.7)
+    assert dock.parameters()[1]["PEAK_THRESHOLD"] == pytest.approx(0.7)
 
 
 def test_dock_explains_missing_input_and_remembers_settings(dock, qgis_iface, small_scene):
@@ -122,7 +127,7 @@ def test_styles_fit_the_data(tmp_path):
     layers.apply_style(layer, "heatmap")
     renderer = layer.renderer()
     assert isinstance(renderer, qgis_core.QgsSingleBandPseudoColorRenderer)
-    assert (renderer.classificationMin(), renderer.classificationMax()) == pytest.approx((0.1, 0.3))
+    assert (renderer.classificationMin(), renderer.classificationMax()) == (0.0, 1.0)  # fixed: probabilities
     assert len(renderer.legendSymbologyItems()) >= 2
 
     labels = write_raster(tmp_path / "labels.tif", (np.arange(64) % 3 + 1).astype(np.uint8).reshape(8, 8))

@@ -40,6 +40,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--labels", help="label set for a label map, e.g. 'T72, BMP2, clutter'")
     parser.add_argument("--count", action="store_true", help="count objects of --labels (or --query) per grid cell")
     parser.add_argument("--cell-size", type=float, help="count cell size in map units (default: 4 windows)")
+    parser.add_argument("--peak-threshold", type=float,
+                        help="probability (0-1) a peak must reach (default: the model's calibrated threshold, else 0.5)")
     parser.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
     parser.add_argument("--model", default="default", help="'default', a checkpoint folder, or open_clip NAME[:TAG]")
     parser.add_argument("--tile", type=int, help="window size in pixels (default: the model's input size)")
@@ -75,7 +77,8 @@ def run(args: argparse.Namespace) -> dict:
         common = dict(model=checkpoint, settings=settings, progress=progress)
         if args.query:
             bar.set_description("query")
-            summary["query"] = text_query(args.scene, args.query, args.out / "heatmap.tif", **common)
+            summary["query"] = text_query(args.scene, args.query, args.out / "heatmap.tif", **common,
+                                          peak_threshold=args.peak_threshold)
         if args.labels:
             bar.set_description("labels")
             summary["labels"] = classify_labels(args.scene, args.labels, args.out / "labels.tif",
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> dict:
             bar.set_description("count")
             cell = args.cell_size or default_cell(args.scene, checkpoint.reader.native_size, settings)
             summary["count"] = count_objects(args.scene, args.labels or args.query, cell, args.out / "counts.gpkg",
-                                             **common)
+                                             **common, min_score=args.peak_threshold)
     return summary
 
 

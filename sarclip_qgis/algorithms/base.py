@@ -28,6 +28,7 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
 
     INPUT, MODEL, EXTENT = "INPUT", "MODEL", "EXTENT"
     TILE, OVERLAP, RESOLUTION, BATCH, INDEX_FOLDER = "TILE", "OVERLAP", "RESOLUTION", "BATCH", "INDEX_FOLDER"
+    PEAK_THRESHOLD = "PEAK_THRESHOLD"
     MESSAGE = "MESSAGE"
     HELP = ""
 
@@ -72,6 +73,20 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(parameter)
         self.addOutput(QgsProcessingOutputString(self.MESSAGE, "Result message"))
+
+    def add_peak_threshold(self) -> None:
+        """The optional PEAK_THRESHOLD: the probability (0-1) a peak must reach; empty = the model's calibrated one."""
+        parameter = QgsProcessingParameterNumber(
+            self.PEAK_THRESHOLD, "Peak threshold (probability 0-1, empty = the model's calibrated threshold)",
+            QgsProcessingParameterNumber.Double, None, True, 0.0, 1.0)
+        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(parameter)
+
+    def peak_threshold(self, parameters: dict, context: QgsProcessingContext) -> float | None:
+        """PEAK_THRESHOLD, or None (the engine then uses the model's calibrated threshold) when it is not set."""
+        if parameters.get(self.PEAK_THRESHOLD) in (None, ""):
+            return None
+        return self.parameterAsDouble(parameters, self.PEAK_THRESHOLD, context)
 
     def scene_path(self, parameters: dict, context: QgsProcessingContext) -> tuple[QgsRasterLayer, str]:
         """The raster layer and the file path the engine reads (GDAL URIs reduced to their path)."""

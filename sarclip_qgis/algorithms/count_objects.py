@@ -13,7 +13,8 @@ from .base import SarclipAlgorithm
 class CountObjects(SarclipAlgorithm):
     LABELS, CELL_SIZE, OUTPUT, OUTPUT_POINTS = "LABELS", "CELL_SIZE", "OUTPUT", "OUTPUT_POINTS"
     HELP = ("<p>Estimates how many objects of each label (e.g. <i>ship</i>) lie in each cell of a grid "
-            "(cell size in the scene's map units) from the peaks of per-label probability maps, and writes the "
+            "(cell size in the scene's map units) from the peaks of per-label probability maps (local maxima at or "
+            "above the peak threshold; empty = the model's calibrated threshold), and writes the "
             "grid as a GeoPackage (fields per label and <i>total</i>). The peaks go to their own point layer "
             "when one is asked for, otherwise into the grid's GeoPackage as layer <i>peaks</i>.</p>")
 
@@ -29,6 +30,7 @@ class CountObjects(SarclipAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(self.CELL_SIZE, "Cell size (map units)",
                                                        QgsProcessingParameterNumber.Double, 1000.0, False, 0.0))
         self.add_common_parameters()
+        self.add_peak_threshold()
         self.addParameter(QgsProcessingParameterVectorDestination(self.OUTPUT, "Count grid",
                                                                   QgsProcessing.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterVectorDestination(
@@ -41,7 +43,8 @@ class CountObjects(SarclipAlgorithm):
         points = self.output_path(parameters, self.OUTPUT_POINTS, context, ".gpkg")
         result = engine.count_objects(scene, labels, cell_size, out, out_points_path=points or None,
                                       model=self.model_spec(parameters, context), settings=settings,
-                                      progress=progress, is_cancelled=is_cancelled)
+                                      progress=progress, is_cancelled=is_cancelled,
+                                      min_score=self.peak_threshold(parameters, context))
         self.style_on_load(context, out, "counts", "SARCLIP counts", result["labels"])
         outputs = {self.OUTPUT: out, self.MESSAGE: result["message"]}
         if points:

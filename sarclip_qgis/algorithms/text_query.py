@@ -9,9 +9,11 @@ from .base import SarclipAlgorithm
 
 class TextQuery(SarclipAlgorithm):
     QUERY, OUTPUT = "QUERY", "OUTPUT"
-    HELP = ("<p>Scores every window of the scene against a text query (e.g. <i>ship</i>, <i>oil tank</i>, "
-            "<i>a bright vessel in open water</i>) and writes a float32 similarity heatmap on the scene's grid, "
-            "NaN where the scene has no data. Phrases separated by ';' are averaged (<i>tank; armoured vehicle</i>).</p>")
+    HELP = ("<p>Scores every cell of the scene against a text query (e.g. <i>ship</i>, <i>oil tank</i>, "
+            "<i>a bright vessel in open water</i>) and writes a float32 heatmap on the scene's grid: the probability "
+            "(0-1, the same meaning on every scene) that a place shows the query rather than background such as "
+            "sea, land or clutter; NaN where the scene has no data. Phrases separated by ';' are averaged "
+            "(<i>tank; armoured vehicle</i>). Peaks at or above the peak threshold are listed in the message.</p>")
 
     def name(self) -> str:
         return "text_query"
@@ -23,12 +25,14 @@ class TextQuery(SarclipAlgorithm):
         self.add_input()
         self.addParameter(QgsProcessingParameterString(self.QUERY, "Query (what to look for, e.g. 'ship')"))
         self.add_common_parameters()
-        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Similarity heatmap"))
+        self.add_peak_threshold()
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Probability heatmap"))
 
     def run_engine(self, engine, scene, parameters, context, settings, progress, is_cancelled):
         query = self.parameterAsString(parameters, self.QUERY, context).strip()
         out = self.output_path(parameters, self.OUTPUT, context, ".tif")
         result = engine.text_query(scene, query, out, model=self.model_spec(parameters, context), settings=settings,
-                                   progress=progress, is_cancelled=is_cancelled, quicklook=False)
+                                   progress=progress, is_cancelled=is_cancelled, quicklook=False,
+                                   peak_threshold=self.peak_threshold(parameters, context))
         self.style_on_load(context, out, "heatmap", f"SARCLIP: {query}")
         return {self.OUTPUT: out, self.MESSAGE: result["message"]}
