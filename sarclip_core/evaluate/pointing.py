@@ -74,7 +74,8 @@ def evaluate(embedder: Embedder, query: str = "", format: str = "jsonl", data: s
             rows.append(row)
             table.append({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
     if not rows:
-        raise SarclipError(f"{data or annotations}: no readable image has a box of class {label!r}")
+        first = f" (first problem: {problems[0]})" if problems else ""
+        raise SarclipError(f"{data or annotations}: no readable image has a box of class {label!r}{first}")
     mean = lambda key: float(100.0 * np.mean([r[key] for r in rows]))  # noqa: E731
     result = TaskResult("pointing", str(data or annotations), len(rows),
                         {"hit_rate": mean("hit"), "heat_in_boxes": mean("heat_in_boxes"),
