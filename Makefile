@@ -37,6 +37,12 @@ captions: setup
 		--out $(OUT)/hrsid.csv --jsonl $(OUT)/hrsid.jsonl
 	$(PYTHON) -m sarclip_core.d2c --format compose --images $(DATA)/mstar_soc17 --context "$(MSTAR_CONTEXT)" \
 		--scenes 500 --out-images $(OUT)/composed --out $(OUT)/composed.csv --jsonl $(OUT)/composed.jsonl
+	$(PYTHON) -m sarclip_core.d2c --format yolo --annotations $(DATA)/ssdd/labels --images $(DATA)/ssdd/images \
+		--classes $(DATA)/ssdd/classes.txt --sealand $(DATA)/ssdd/sealand --out $(OUT)/ssdd.csv --jsonl $(OUT)/ssdd.jsonl
+	$(PYTHON) -m sarclip_core.d2c --format floods --images $(DATA)/sen1floods11/S1 --annotations $(DATA)/sen1floods11/Labels \
+		--out $(OUT)/floods.csv --jsonl $(OUT)/floods.jsonl
+	$(PYTHON) -m sarclip_core.d2c --format records --annotations $(OUT)/ssdd.jsonl --windows 3 \
+		--out-images $(OUT)/ssdd_windows --out $(OUT)/ssdd_windows.csv --jsonl $(OUT)/ssdd_windows.jsonl
 
 # The QGIS plugin: dist/sarclip_qgis-<version>.zip, and the desktop test (real QGIS under Xvfb, screenshot).
 .PHONY: package gui-test
