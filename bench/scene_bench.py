@@ -58,17 +58,17 @@ def child(task: str, scene: str, work: str) -> None:
         while time.perf_counter() - started < 10:
             encode(batch)
             n += 64
-        out = {"pipeline_windows_per_s": index.meta["windows_per_second"], "windows": index.count,
+        out = {"pipeline_windows_per_s": index.meta["windows_per_second"], "windows": index.windows,
                "raw_encoder_windows_per_s": n / (time.perf_counter() - started)}
     elif task == "rss":
         index = build_index(scene, ckpt, SceneSettings(overlap=0.0, index_dir=Path(work) / f"rss{os.getpid()}"))
-        out = {"windows": index.count, "seconds": index.seconds}
+        out = {"windows": index.windows, "seconds": index.seconds}
     elif task == "query":
         settings = SceneSettings(overlap=0.0, index_dir=Path(work) / "q")
         index = build_index(scene, ckpt, settings)
         started = time.perf_counter()
         result = text_query(scene, "ship", Path(work) / "heat.tif", ckpt, settings, quicklook=False)
-        out = {"index_seconds": index.seconds, "windows": index.count, "query_seconds": time.perf_counter() - started,
+        out = {"index_seconds": index.seconds, "windows": index.windows, "query_seconds": time.perf_counter() - started,
                "query_reported_seconds": result["seconds_query"]}
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))

@@ -45,22 +45,28 @@ class CellAccumulator:
         """
         cells, side = self.cells, self.cells.per_window
         subs = sub_cells(valid, side * SUB)
-        has_data = subs.reshape(len(boxes), side, SUB, side, SUB).any(axis=(2, 4))
-        sums, valid_map = self._sums(), self._valid()
-        for box, vectors, sub, used in zip(boxes, embeddings, subs, has_data):
-            (rows, row_shares), (cols, col_shares) = cells.spread(box)
-            for a in range(2):
-                for b in range(2):
-                    weight = np.outer(row_shares[a], col_shares[b]) * used
-                    keep = (weight > 0) & ((rows[a] >= 0) & (rows[a] < cells.rows))[:, None] \
-                        & ((cols[b] >= 0) & (cols[b] < cells.cols))[None, :]
-                    r, c = np.nonzero(keep)
-                    sums[rows[a][r], cols[b][c]] += vectors[r, c] * weight[r, c, None]
-            sub_rows, sub_cols = cells.place(box, SUB)
-            keep = sub & ((sub_rows >= 0) & (sub_rows < cells.rows * SUB))[:, None] \
-                & ((sub_cols >= 0) & (sub_cols < cells.cols * SUB))[None, :]
-            r, c = np.nonzero(keep)
-            valid_map[sub_rows[r], sub_cols[c]] = True
+        used = subs.reshape(len(boxes), side, SUB, side, SUB).any(axis=(2, 4))
+        (rows, row_shares), (cols, col_shares) = cells.spread(boxes)
+        targets, weights = [], []
+        for a in range(2):
+            for b in range(2):
+                weight = row_shares[:, a, :, None] * col_shares[:, b, None, :] * used
+                row, col = rows[:, a, :, None], cols[:, b, None, :]
+                weights.append(np.where((row >= 0) & (row < cells.rows) & (col >= 0) & (col < cells.cols), weight, 0))
+                targets.append(np.broadcast_to(row * cells.cols + col, weight.shape))
+        weights, targets = np.stack(weights), np.stack(targets)
+        keep = weights > 0
+        vectors = np.broadcast_to(embeddings, (4, *embeddings.shape))[keep] * weights[keep][:, None]
+        order = np.argsort(targets[keep], kind="stable")
+        cell_ids, starts = np.unique(targets[keep][order], return_index=True)
+        sums = self._sums().reshape(cells.count, self.dim)
+        sums[cell_ids] += np.add.reduceat(vectors[order], starts, axis=0)  # overlapping windows of the batch summed
+        sub_rows, sub_cols = cells.place(boxes, SUB)
+        inside = subs & ((sub_rows >= 0) & (sub_rows < cells.rows * SUB))[:, :, None] \
+            & ((sub_cols >= 0) & (sub_cols < cells.cols * SUB))[:, None, :]
+        valid_map = self._valid()
+        valid_map[np.broadcast_to(sub_rows[:, :, None], subs.shape)[inside],
+                  np.broadcast_to(sub_cols[:, None, :], subs.shape)[inside]] = True
         del sums, valid_map  # unmap: pages go back to the kernel
 
     def finish(self) -> None:

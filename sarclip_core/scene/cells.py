@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -61,25 +62,32 @@ class SceneCells:
         """Cell columns (or sub-cell columns, sub = SUB) of source-pixel x coordinates (unclipped)."""
         return np.floor((np.asarray(x, np.float64) - self.col0) * sub / self.width).astype(np.int64)
 
-    def place(self, box: PixelBox, sub: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Scene cell rows and cols (or sub-cell ones) that a window's own cells (or sub-cells) fall in, by centre."""
+    def place(self, boxes: Sequence[PixelBox], sub: int) -> tuple[np.ndarray, np.ndarray]:
+        """(B, h * sub) scene sub-cell rows and cols that each window's own sub-cells fall in, by centre."""
         steps = (np.arange(self.per_window * sub) + 0.5) / sub
-        return self.row_of(box.row + steps * self.height, sub), self.col_of(box.col + steps * self.width, sub)
+        rows, cols = _origins(boxes)
+        return (self.row_of(rows[:, None] + steps * self.height, sub),
+                self.col_of(cols[:, None] + steps * self.width, sub))
 
-    def spread(self, box: PixelBox) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-        """Per axis (rows, then cols): the two scene cells (2, h) each of a window's cells overlaps, and the shares.
+    def spread(self, boxes: Sequence[PixelBox]) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """Per axis (rows, then cols): the two scene cells (B, 2, h) each window cell overlaps, and the shares.
 
         A window aligned with the grid puts each of its cells into one scene cell (share 1, then 0); one that
         is not (the last window, flush with the area's end) splits each cell by overlap, so the scene cells
         under its edge, which no other window sees, still get its view of them.
         """
-        def axis(start: float, origin: int, size: float) -> tuple[np.ndarray, np.ndarray]:
-            edges = (start + np.arange(self.per_window) * size - origin) / size
+        def axis(starts: np.ndarray, origin: int, size: float) -> tuple[np.ndarray, np.ndarray]:
+            edges = (starts[:, None] + np.arange(self.per_window) * size - origin) / size
             first = np.floor(edges + 1e-9)
             share = np.clip(edges - first, 0.0, 1.0)
-            return np.stack([first, first + 1]).astype(np.int64), np.stack([1 - share, share])
+            return np.stack([first, first + 1], axis=1).astype(np.int64), np.stack([1 - share, share], axis=1)
 
-        return axis(box.row, self.row0, self.height), axis(box.col, self.col0, self.width)
+        rows, cols = _origins(boxes)
+        return axis(rows, self.row0, self.height), axis(cols, self.col0, self.width)
+
+
+def _origins(boxes: Sequence[PixelBox]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([b.row for b in boxes], np.float64), np.array([b.col for b in boxes], np.float64)
 
 
 def sub_cells(valid: np.ndarray, side: int) -> np.ndarray:

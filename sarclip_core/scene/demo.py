@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--query", default="tank; armoured vehicle")
     parser.add_argument("--out", type=Path, default=Path("outputs/demo"))
     parser.add_argument("--model", default="default")
+    parser.add_argument("--peak-threshold", type=float,
+                        help="probability (0-1) a peak must reach (default: the model's calibrated threshold)")
     parser.add_argument("--make-scene", type=Path, metavar="MSTAR_DIR", help="rebuild the demo scene first")
     args = parser.parse_args(argv)
     return run_cli(lambda: run_demo(args))
@@ -56,7 +58,7 @@ def run_demo(args: argparse.Namespace) -> None:
     if args.make_scene:
         make_scene(args.make_scene)
     args.out.mkdir(parents=True, exist_ok=True)
-    result = text_query(SCENE, args.query, args.out / "heatmap.tif", args.model)
+    result = text_query(SCENE, args.query, args.out / "heatmap.tif", args.model, peak_threshold=args.peak_threshold)
     truth = json.loads(BOXES.read_text())
     print(f"scene: {SCENE} (real MSTAR targets in real MSTAR clutter, {len(truth)} targets: "
           f"{', '.join(sorted({t['label'] for t in truth}))})")
@@ -72,7 +74,7 @@ def run_demo(args: argparse.Namespace) -> None:
 
 
 def _inside(peak: dict, box: list[float], margin: float = 16.0) -> bool:
-    """A peak within a target's box (plus a margin: the map resolves about half a window stride)."""
+    """A peak within a target's box (plus a margin: the map resolves about a scene cell, 32 px)."""
     xmin, ymin, xmax, ymax = box
     return xmin - margin <= peak["x"] <= xmax + margin and ymin - margin <= peak["y"] <= ymax + margin
 
