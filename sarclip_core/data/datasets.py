@@ -11,8 +11,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..d2c.vocabulary import DEFAULT_VOCABULARY, Vocabulary, load_vocabulary
 from ..errors import SarclipError
 from ..io import Normalisation
+from .cells import cell_classes, cell_targets
 from .images import read_chip
 from .manifest import Sample
 
@@ -25,6 +27,7 @@ class Batch:
     captions: list[str]
     groups: torch.Tensor
     caption_ids: torch.Tensor
+    cells: torch.Tensor | None = None  # (B, g, g, K) bool dense positives (all False: no dense truth), or None
 
 
 class ChipDataset:
@@ -38,7 +41,7 @@ class ChipDataset:
 
     def __init__(self, samples: Sequence[Sample], normalisation: Normalisation, channels: int = 1,
                  shift: int = 8, seed: int = 0, skip_bad: bool = False, show_progress: bool = True,
-                 crop: int | None = None):
+                 crop: int | None = None, dense: tuple[int, int] | None = None):
         self.samples, self.chips, self.problems = [], [], []
         for sample in tqdm(samples, desc="reading images", unit="img", disable=not show_progress, leave=False):
             try:
@@ -57,6 +60,15 @@ class ChipDataset:
         self.groups = torch.tensor([zlib.crc32(s.key.encode()) for s in self.samples], dtype=torch.int64)
         self._written = {(zlib.crc32(caption.encode()), int(group))
                          for sample, group in zip(self.samples, self.groups) for caption in sample.captions}
+        self.dense_classes, self.cells = self._dense_truth(*dense) if dense else ([], [None] * len(self.samples))
+
+    def _dense_truth(self, size: int, grid: int) -> tuple[list[str], list[torch.Tensor | None]]:
+        """Dense cell targets of every chip of the model's native size whose record has them (data/cells.py)."""
+        vocabulary = load_vocabulary(DEFAULT_VOCABULARY)
+        per_sample = [_cells(s, size, grid, vocabulary) if s.truth and tuple(c.shape[1:]) == (size, size) else None
+                      for s, c in zip(self.samples, self.chips)]
+        classes = sorted({name for cells in per_sample if cells for row in cells for names in row for name in names})
+        return classes, [torch.from_numpy(cell_targets(cells, classes)) if cells else None for cells in per_sample]
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -67,7 +79,7 @@ class ChipDataset:
         chip = self.chips[index]
         if self.crop:
             chip = _random_crop(chip, self.crop, rng)
-        if self.shift:
+        if self.shift and self.cells[index] is None:  # dense targets are tied to pixels: windows are not shifted
             dy, dx = (int(v) for v in rng.integers(-self.shift, self.shift + 1, size=2))
             chip = _shifted(chip, dy, dx)
         captions = self.samples[index].captions
@@ -79,7 +91,14 @@ class ChipDataset:
         same_size = len({tuple(c.shape) for c in chips}) == 1
         images = torch.stack(chips) if same_size else list(chips)
         caption_ids = torch.tensor([zlib.crc32(c.encode()) for c in captions], dtype=torch.int64)
-        return Batch(images, list(captions), self.groups[list(indices)], caption_ids)
+        return Batch(images, list(captions), self.groups[list(indices)], caption_ids, self._batch_cells(indices))
+
+    def _batch_cells(self, indices: Sequence[int]) -> torch.Tensor | None:
+        """(B, g, g, K) dense positives of a batch (all False for items without), None when the data has none."""
+        if not self.dense_classes:
+            return None
+        blank = torch.zeros_like(next(c for c in self.cells if c is not None))
+        return torch.stack([blank if self.cells[i] is None else self.cells[i] for i in indices])
 
     def written_pairs(self, groups: torch.Tensor, caption_ids: torch.Tensor) -> torch.Tensor:
         """(N, N) bool: whether caption j was written for some image of image i's group in this data set.
@@ -109,6 +128,13 @@ class EpochBatches:
         order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed * 100003 + epoch))
         start = (step * self.world + self.rank) * self.batch_size
         return order[start:start + self.batch_size].tolist()
+
+
+def _cells(sample: Sample, size: int, grid: int, vocabulary: Vocabulary) -> list[list[set[str]]] | None:
+    try:
+        return cell_classes(sample.truth, (size, size), grid, vocabulary)
+    except (KeyError, TypeError, ValueError) as error:
+        raise SarclipError(f"{sample.source}: a box needs 'label' and 'bbox' [xmin, ymin, xmax, ymax] ({error})") from None
 
 
 def _random_crop(chip: torch.Tensor, size: int, rng: np.random.Generator) -> torch.Tensor:

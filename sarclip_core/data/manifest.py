@@ -20,6 +20,7 @@ class Sample:
     captions: list[str] = field(default_factory=list)
     key: str = ""
     source: str = ""  # "manifest:row N" of the image's first row, so later errors (unreadable pixels) can name it
+    truth: dict = field(default_factory=dict)  # a D2C record's boxes and context (mask, background), for dense targets
 
 
 class ManifestError(SarclipError):
@@ -40,7 +41,7 @@ def read_manifest(path: str | os.PathLike, skip_bad: bool = False,
     reader = _jsonl_rows if path.suffix.lower() in (".jsonl", ".json") else _csv_rows
     problems = [] if problems is None else problems
     samples: dict[Path, Sample] = {}
-    for where, filepath, captions, key in reader(path):
+    for where, filepath, captions, key, truth in reader(path):
         image = resolve_image(filepath, path)
         problem = _problem(filepath, captions, image)
         if problem:
@@ -49,7 +50,7 @@ def read_manifest(path: str | os.PathLike, skip_bad: bool = False,
                 raise ManifestError(f"{message} (use --skip-bad to skip such rows)")
             problems.append(message)
             continue
-        sample = samples.setdefault(image, Sample(image, key=key or "", source=f"{path}:{where}"))
+        sample = samples.setdefault(image, Sample(image, key=key or "", source=f"{path}:{where}", truth=truth))
         sample.captions += [c.strip() for c in captions]
     if not samples:
         raise ManifestError(f"{path}: no usable rows")
@@ -84,7 +85,7 @@ def _csv_rows(path: Path):
         if not {"filepath", "caption"} <= set(columns):
             raise ManifestError(f"{path}:row 1: the header needs the columns 'filepath' and 'caption', has {columns}")
         for number, row in enumerate(rows, start=2):
-            yield f"row {number}", row.get("filepath") or "", [row.get("caption") or ""], row.get("label")
+            yield f"row {number}", row.get("filepath") or "", [row.get("caption") or ""], row.get("label"), {}
 
 
 def _jsonl_rows(path: Path):
@@ -101,7 +102,8 @@ def _jsonl_rows(path: Path):
             captions = record["captions"] if isinstance(record["captions"], list) else [record["captions"]]
             counts = record.get("counts") or {}
             key = ",".join(f"{k}:{v}" for k, v in sorted(counts.items())) if isinstance(counts, dict) else None
-            yield f"line {number}", str(record["filepath"]), [str(c) for c in captions], key
+            truth = {"boxes": record.get("boxes") or [], "context": record.get("context") or {}, "manifest": str(path)}
+            yield f"line {number}", str(record["filepath"]), [str(c) for c in captions], key, truth
 
 
 def _problem(filepath: str, captions: list[str], image: Path) -> str | None:

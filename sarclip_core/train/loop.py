@@ -23,9 +23,11 @@ from ..errors import SarclipError
 from ..io import Normalisation
 from ..model import AnyReader, create_model, load_checkpoint, model_config, model_name, save_checkpoint
 from ..model.checkpoint import SARCLIP_FILE
+from ..model.dense import feature_map, has_dense_readout
 from .clip import ClipStep
 from .distributed import World, gather, mean_over_world
-from .losses import contrastive_loss
+from .dense import DensePrompts
+from .losses import contrastive_loss, dense_loss
 from .report import RunLog, plot_losses
 from .ssl import MaskedImageModel
 from .state import MODEL_DIR, TrainState, load_state, resolve_resume, save_state
@@ -51,7 +53,12 @@ class Trainer:
                    else read_manifests(args.train_data, args.skip_bad, self.problems))
         self.data = ChipDataset(samples, self.normalisation, self.channels, args.shift, args.seed, args.skip_bad,
                                 show_progress=world.is_main,
-                                crop=self.reader.native_size if args.stage == "ssl" else None)
+                                crop=self.reader.native_size if args.stage == "ssl" else None,
+                                dense=self._dense_grid())
+        self.dense = DensePrompts(self.data.dense_classes) if self.data.dense_classes else None
+        if self._dense_grid() and self.dense is None:
+            raise SarclipError("--dense-weight: no training image has dense truth (D2C --windows records of a source "
+                               "with --sealand or water masks, or composed clutter scenes)")
         self.problems += self.data.problems
         self.batches = EpochBatches(len(self.data), args.batch_size * args.accum_freq, args.seed,
                                     world.rank, world.size)
@@ -82,6 +89,18 @@ class Trainer:
         model = create_model(args.model, args.pretrained, device=self.world.device).train()
         reader = AnyReader.for_model(model, enabled=args.anyreader).to(self.world.device).train()
         return model, reader, model_config(model_name(args.model)), Normalisation(domain=args.norm_domain), args.channels
+
+    def _dense_grid(self) -> tuple[int, int] | None:
+        """(native size, cells per side) for the dense loss, or None when it is off."""
+        if self.args.stage != "clip" or not self.args.dense_weight:
+            return None
+        visual, size = self.model.visual, self.reader.native_size
+        if not has_dense_readout(visual):
+            raise SarclipError(f"--dense-weight: the image tower of {model_name(self.args.model)} has no dense readout "
+                               "(it needs an attention-pooled ResNet tower)")
+        with torch.no_grad():
+            side = feature_map(visual, torch.zeros(1, 3, size, size, device=self.world.device)).shape[-1]
+        return size, side
 
     def _build_module(self) -> nn.Module:
         args = self.args
@@ -219,16 +238,32 @@ class Trainer:
                 if len(parts) > 1 else None
         loss_value = 0.0
         for j, idx in enumerate(parts):
+            windows, class_tokens, targets = self._dense_inputs(batch, idx)
             with self._autocast():
-                image, text, scale = self.engine(take(idx), tokens[idx[0]:idx[-1] + 1])
+                image, text, scale, *dense = self.engine(take(idx), tokens[idx[0]:idx[-1] + 1], windows, class_tokens)
                 if cached is not None:
                     image = torch.cat([c[0] for c in cached[:j]] + [image] + [c[0] for c in cached[j + 1:]])
                     text = torch.cat([c[1] for c in cached[:j]] + [text] + [c[1] for c in cached[j + 1:]])
                 loss = contrastive_loss(gather(image.float(), self.world), gather(text.float(), self.world),
                                         scale.float(), groups, captions, true_pairs)
+                if dense:
+                    loss = loss + self.args.dense_weight / len(parts) * dense_loss(
+                        dense[0].float(), dense[1].float(), targets, scale.float(), self.dense.objects)
             loss.backward()
             loss_value = loss.item()
         return loss_value
+
+    def _dense_inputs(self, batch: Batch, idx: list[int]):
+        """Native windows of a micro-batch with dense truth, a drawn prompt per dense class, and the targets."""
+        if self.dense is None or batch.cells is None:
+            return None, None, None
+        items = [i for i in idx if bool(batch.cells[i].any())]
+        if not items:
+            return None, None, None
+        windows = torch.stack([batch.images[i] for i in items]).to(self.world.device)
+        prompts = self.dense.draw(self.args.seed, self.step)
+        tokens = self.module.tokenize(prompts).to(self.world.device)
+        return windows, tokens, batch.cells[items].to(self.world.device)
 
     # -- outputs --------------------------------------------------------------------------------------
 

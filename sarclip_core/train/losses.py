@@ -29,6 +29,23 @@ def contrastive_loss(image: torch.Tensor, text: torch.Tensor, logit_scale: torch
     return (_soft_cross_entropy(logits, targets) + _soft_cross_entropy(logits.t(), targets.t())) / 2
 
 
+def dense_loss(cells: torch.Tensor, classes: torch.Tensor, targets: torch.Tensor, logit_scale: torch.Tensor,
+               objects: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of every labelled cell over the class texts, object cells and background cells weighted equally.
+
+    cells (n, g, g, D) and classes (K, D) are unit embeddings; targets (n, g, g, K) bool marks each cell's
+    positive classes (none: not trained on); objects (K,) bool marks object classes. Object cells are a few
+    percent of a window, so without the balance "everything is sea" would be a cheap minimum.
+    """
+    labelled = targets.any(dim=-1)
+    logits = (logit_scale * cells @ classes.t())[labelled]
+    positives = targets[labelled]
+    losses = torch.sum(-(positives.float() / positives.sum(dim=1, keepdim=True)) * F.log_softmax(logits, dim=1), dim=1)
+    is_object = (positives & objects.to(positives.device)).any(dim=1)
+    parts = [losses[mask].mean() for mask in (is_object, ~is_object) if mask.any()]
+    return torch.stack(parts).mean() if parts else cells.sum() * 0.0
+
+
 def _soft_cross_entropy(logits: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of each row against the uniform distribution over its positives."""
     targets = positives.float() / positives.sum(dim=1, keepdim=True)

@@ -1,0 +1,135 @@
+"""`python -m sarclip_core.train.calibrate CHECKPOINT --data WINDOWS.jsonl`: fit the map calibration of a model.
+
+The scene engine turns a cell's similarities into the probability that it shows the query rather than
+any background (scene/calibration.py: softmax(T * [s_q + b, s_bg...])[0]). T and b are fitted here by
+maximum likelihood on the cells of training windows with dense truth (D2C --windows records with
+sea/land masks or composed clutter): for every object class and for water and land, its cells are
+positives and every other labelled cell a negative. The result is written into the checkpoint's
+sarclip.json, so every scene and query reads the same scale. Fit on training windows only, never on
+the data a model is evaluated on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from rasterio.errors import NotGeoreferencedWarning
+from scipy.optimize import minimize
+
+from ..cli import run_cli
+from ..d2c.vocabulary import DEFAULT_VOCABULARY, load_vocabulary
+from ..data.cells import cell_classes
+from ..data.images import read_chip
+from ..data.manifest import read_manifests
+from ..errors import SarclipError
+from ..io.raster import NoCrsWarning
+from ..model import Checkpoint, load_model
+from ..model.checkpoint import SARCLIP_FILE
+from ..model.dense import dense_cells
+from ..scene.calibration import backgrounds_for, query_probability
+from ..scene.prompts import embed, logit_scale
+
+QUERIES_BESIDE_OBJECTS = ("water", "land")
+BATCH = 64
+
+
+def labelled_cells(checkpoint: Checkpoint, data: str, limit: int | None = None) -> tuple[np.ndarray, list[set[str]]]:
+    """Unit cell embeddings (n, D) of the native-size windows with dense truth, and each cell's classes."""
+    size, vocabulary = checkpoint.reader.native_size, load_vocabulary(DEFAULT_VOCABULARY)
+    chips, truths = [], []
+    for sample in read_manifests(data):
+        if limit is not None and len(chips) >= limit:
+            break
+        chip = read_chip(sample.filepath, checkpoint.normalisation, checkpoint.channels)
+        if chip.shape[1:] != (size, size) or not sample.truth:
+            continue
+        chips.append(chip)
+        truths.append(sample.truth)
+    if not chips:
+        raise SarclipError(f"{data}: no {size} px window with dense truth (D2C --windows records with masks)")
+    vectors, classes = [], []
+    for start in range(0, len(chips), BATCH):
+        x = torch.stack([checkpoint.reader.fit_channels(torch.from_numpy(c)) for c in chips[start:start + BATCH]])
+        with torch.no_grad():
+            cells = dense_cells(checkpoint.model.visual, x)
+        if cells is None:
+            raise SarclipError("the model's image tower has no dense readout: nothing to calibrate")
+        grid = cells.shape[1]
+        vectors.append(cells.reshape(-1, cells.shape[-1]).float().numpy())
+        for truth in truths[start:start + BATCH]:
+            classes += [names for row in cell_classes(truth, (size, size), grid, vocabulary) for names in row]
+    return np.concatenate(vectors), classes
+
+
+def fit(checkpoint: Checkpoint, cells: np.ndarray, classes: list[set[str]]) -> dict[str, float]:
+    """Temperature and bias of the query-vs-backgrounds probability with the best likelihood on these cells."""
+    labelled = np.array([bool(names) for names in classes])
+    present = sorted({name for names in classes for name in names})
+    objects = [name for name in present if name not in {"sea", "water", "land", "clutter"}]
+    queries = [q for q in (*objects, *QUERIES_BESIDE_OBJECTS) if q in present]
+    parts = []
+    for query in queries:
+        backgrounds = backgrounds_for([query])
+        texts = embed(checkpoint, [query, *backgrounds])
+        similarities = cells[labelled] @ texts.T
+        truth = np.array([query in names for names, keep in zip(classes, labelled) if keep], dtype=float)
+        parts.append((similarities[:, 0], similarities[:, 1:], truth))
+
+    def loss(params: np.ndarray) -> float:
+        temperature, bias = float(np.exp(params[0])), float(params[1])
+        total = 0.0
+        for query_similarity, background_similarity, truth in parts:
+            p = np.clip(query_probability(query_similarity, background_similarity, temperature, bias), 1e-7, 1 - 1e-7)
+            # each query weighs the same, and within it positives and negatives weigh the same
+            positive, negative = truth == 1, truth == 0
+            total += -np.log(p[positive]).mean() * positive.any() - np.log(1 - p[negative]).mean() * negative.any()
+        return total / len(parts)
+
+    start = np.array([np.log(logit_scale(checkpoint)), 0.0])
+    result = minimize(loss, start, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-5, "maxiter": 400})
+    return {"temperature": round(float(np.exp(result.x[0])), 4), "bias": round(float(result.x[1]), 5),
+            "fitted_on_cells": int(labelled.sum()), "queries": len(queries)}
+
+
+def write_calibration(directory: Path, calibration: dict[str, float]) -> None:
+    """Put the calibration into the checkpoint's sarclip.json (rewritten atomically)."""
+    path = directory / SARCLIP_FILE
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["calibration"] = calibration
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    temporary.replace(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sarclip_core.train.calibrate", description=__doc__)
+    parser.add_argument("checkpoint", type=Path, help="checkpoint directory (its sarclip.json gets the calibration)")
+    parser.add_argument("--data", required=True, help="training window records (D2C JSONL, '::'-joined)")
+    parser.add_argument("--max-windows", type=int, default=2000, help="windows read at most (default 2000)")
+    args = parser.parse_args(argv)
+
+    def work() -> None:
+        checkpoint = load_model(args.checkpoint)
+        with warnings.catch_warnings():  # window crops and their masks are plain pictures, by nature
+            warnings.simplefilter("ignore", NoCrsWarning)
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            cells, classes = labelled_cells(checkpoint, args.data, args.max_windows)
+        calibration = fit(checkpoint, cells, classes)
+        values = {"temperature": calibration["temperature"], "bias": calibration["bias"],
+                  "peak_threshold": float(checkpoint.calibration.get("peak_threshold", 0.5))}
+        write_calibration(args.checkpoint, values)
+        print(f"calibration: temperature {values['temperature']}, bias {values['bias']} "
+              f"({calibration['queries']} queries, {calibration['fitted_on_cells']} labelled cells)")
+
+    return run_cli(work, "interrupted; the checkpoint was not changed")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
