@@ -13,6 +13,7 @@ from rasterio.transform import Affine
 from sarclip_core.model import create_model, model_config, save_checkpoint
 from sarclip_core.scene import SceneSettings, build_index, count_objects, text_query
 from sarclip_core.scene.calibration import BACKGROUNDS, backgrounds_for, query_probability
+from sarclip_core.scene.scatterers import is_object_query
 
 from conftest import write_raster
 from scene_helpers import BrightCells, ship_oracle_checkpoint, speckle_scene
@@ -119,3 +120,19 @@ def test_query_probability_is_a_softmax_against_backgrounds():
 ])
 def test_a_query_never_competes_with_itself(query, left_out):
     assert set(BACKGROUNDS) - set(backgrounds_for(query)) == left_out
+
+
+def test_object_peaks_sit_on_the_target_itself_background_peaks_stay_on_the_map(tmp_path, oracle):
+    target = (203, 141)  # a 12x12 target, not aligned with cells: the map alone is a cell (32 px) off
+    scene = speckle_scene(tmp_path / "s.tif", [target], size=384)
+    result = text_query(scene, "ship", tmp_path / "h.tif", oracle, SceneSettings(index_dir=tmp_path / "i"))
+    with rasterio.open(scene) as ds:
+        (col, row), = _peak_pixels(ds.transform, result["peaks"])
+        best_col, best_row = ~ds.transform * (result["best"]["x"], result["best"]["y"])
+    for x, y in ((col, row), (best_col, best_row)):
+        assert target[0] <= x <= target[0] + 12 and target[1] <= y <= target[1] + 12
+    count = count_objects(scene, "ship", 3200.0, tmp_path / "n.gpkg", model=oracle,
+                          settings=SceneSettings(index_dir=tmp_path / "i"))
+    assert count["totals"] == {"ship": 1}
+    assert is_object_query(["ship"]) and is_object_query(["T72", "tank"]) and is_object_query(["oil platform"])
+    assert not is_object_query(["water"]) and not is_object_query(["sea surface"]) and not is_object_query(["land"])

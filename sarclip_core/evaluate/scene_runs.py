@@ -82,12 +82,15 @@ class SceneRunner:
         self._count += 1
         return self.root / f"{self._count:05d}-{name}"
 
-    def heatmap(self, image: str | os.PathLike, query: str) -> SourceMap:
-        """The text query's heatmap of the image."""
+    def heatmap(self, image: str | os.PathLike, query: str) -> tuple[SourceMap, tuple[float, float] | None]:
+        """The text query's heatmap of the image, and the engine's best location in image pixels (its `best`:
+        the map's maximum, on the strongest scatterer for an object query), None for an all-NaN map."""
         out = self._out("heatmap.tif")
         with _quiet():
-            text_query(image, query, out, self.checkpoint, self.settings, quicklook=False)
-        return _read_map(out, _info(image))
+            summary = text_query(image, query, out, self.checkpoint, self.settings, quicklook=False)
+        info = _info(image)
+        best = summary.get("best")
+        return _read_map(out, info), (tuple(~info.affine * (best["x"], best["y"])) if best else None)
 
     def label_map(self, image: str | os.PathLike, labels: list[str]) -> SourceMap:
         """The label map of a label set (band values 1..N in the order given, 0 = no data)."""

@@ -31,10 +31,12 @@ from .peaks import find_peaks
 from .progress import CancelFn, ProgressFn, Steps
 from .prompts import embed, embed_query, has_background, logit_scale, parse_labels, parse_query
 from .quicklook import write_quicklook
+from .scatterers import is_object_query, snap_to_scatterers
 from .settings import SceneSettings
 
 INDEX_SHARE = 0.9  # of the progress bar, when the index has to be built
 TOP_PEAKS = 20
+SNAP_CELLS = 0.75  # an object query's peak moves to the strongest scatterer within this many cells of it
 
 
 @dataclass
@@ -53,6 +55,17 @@ class Run:
     def to_map(self, row: int, col: int) -> tuple[float, float]:
         """Map coordinates of an output pixel's centre (pixel coordinates when there is no CRS)."""
         return rasterio.Affine(*self.grid.transform) * (col + 0.5, row + 0.5)
+
+    def locate(self, peaks: list[tuple[int, int, float]], snap: bool) -> list[tuple[float, float]]:
+        """Map coordinates of output-grid peaks; with `snap`, each on the strongest scatterer within one scene cell."""
+        if not snap:
+            return [self.to_map(r, c) for r, c, _ in peaks]
+        return snap_to_scatterers(self.info, self.grid, peaks, round(SNAP_CELLS * self.peak_radius * self.grid.factor))
+
+    def output_pixel(self, x: float, y: float) -> tuple[int, int]:
+        """(row, col) of the output pixel holding map point (x, y)."""
+        col, row = ~rasterio.Affine(*self.grid.transform) * (x, y)
+        return min(self.grid.height - 1, max(0, int(row))), min(self.grid.width - 1, max(0, int(col)))
 
     def scores(self, vectors: np.ndarray, backgrounds: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(cells, L) cosines with L unit vectors and (cells, K) with the K background classes named (K may be 0)."""
@@ -132,7 +145,7 @@ def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike
                 calibration.peak_threshold)
 
     return _heatmap(scene, probability, query, "probability", out_path, model, settings,
-                    Steps(progress, is_cancelled), peak_threshold, quicklook)
+                    Steps(progress, is_cancelled), peak_threshold, quicklook, snap=is_object_query(phrases))
 
 
 def image_query(scene: str | os.PathLike, examples: list[str | os.PathLike], out_path: str | os.PathLike,
@@ -155,35 +168,45 @@ def image_query(scene: str | os.PathLike, examples: list[str | os.PathLike], out
         return scores, (typical + best) / 2 if best - typical > 1e-6 else float("inf")  # a flat map has no peaks
 
     return _heatmap(scene, similarity, f"{len(examples)} example image(s)", "cosine similarity", out_path, model,
-                    settings, Steps(progress, is_cancelled), peak_threshold, quicklook)
+                    settings, Steps(progress, is_cancelled), peak_threshold, quicklook, snap=True)
 
 
 def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float]], what: str, unit: str, out_path, model,
-             settings: SceneSettings, steps: Steps, peak_threshold: float | None, quicklook: bool) -> dict[str, Any]:
-    """Write the map of per-cell values (and their default peak threshold) that `values_of` gives for the run."""
+             settings: SceneSettings, steps: Steps, peak_threshold: float | None, quicklook: bool,
+             snap: bool) -> dict[str, Any]:
+    """Write the map of per-cell values (and their default peak threshold) that `values_of` gives for the run.
+
+    The summary's `best` is where the map is highest (even below the threshold) and `peaks` the strongest
+    peaks above it; for object queries (`snap`) both sit on the strongest scatterer within a cell (scatterers.py).
+    """
     out = check_output(out_path)
     run = _open(scene, model, settings, steps)
     values, default_threshold = values_of(run)
     threshold = default_threshold if peak_threshold is None else float(peak_threshold)
     name = f"{unit}: {what}"
-    peaks = _write_maps(run, values[:, None], [name], out, steps.part(INDEX_SHARE, 1.0), threshold)
+    peaks, top = _write_maps(run, values[:, None], [name], out, steps.part(INDEX_SHARE, 1.0), threshold)
     peaks.sort(key=lambda p: -p[2])
     outputs = {"heatmap": str(out)}
     if quicklook:
         outputs["quicklook"] = str(write_quicklook(out, out.with_suffix(".png"), name, unit=unit))
-    found = [dict(zip(("x", "y"), run.to_map(r, c)), score=round(v, 4)) for r, c, v in peaks[:TOP_PEAKS]]
-    best = f"; best {found[0]['score']:.3f} at ({found[0]['x']:.1f}, {found[0]['y']:.1f})" if found else ""
-    message = f"heatmap written; {len(peaks)} peaks at or above {threshold:.3f}{best}"
+    strongest = peaks[:TOP_PEAKS]
+    located = run.locate(strongest + ([top] if top else []), snap)
+    found = [dict(zip(("x", "y"), xy), score=round(v, 4)) for xy, (_, _, v) in zip(located, strongest)]
+    best = dict(zip(("x", "y"), located[-1]), score=round(top[2], 4), snapped=snap) if top else None
+    where = f"; best {found[0]['score']:.3f} at ({found[0]['x']:.1f}, {found[0]['y']:.1f})" if found else ""
+    message = f"heatmap written; {len(peaks)} peaks at or above {threshold:.3f}{where}"
     return run.summary(outputs, message, query=what, values=unit, peak_threshold=round(threshold, 4),
                        score_range=[round(float(np.nanmin(values)), 4), round(float(np.nanmax(values)), 4)],
-                       peak_count=len(peaks), peaks=found)
+                       peak_count=len(peaks), peaks=found, best=best)
 
 
 def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps: Steps,
-                threshold: float) -> list[tuple[int, int, float]]:
-    """Blend (cells, bands) values into a float32 GeoTIFF at `out`; the peaks of band 1 as output (row, col, value)."""
+                threshold: float) -> tuple[list[tuple[int, int, float]], tuple[int, int, float] | None]:
+    """Blend (cells, bands) values into a float32 GeoTIFF at `out`; band 1's peaks and its highest pixel as
+    output (row, col, value) (None for an all-NaN map)."""
     blender = CellBlender(run.index, run.grid, values)
     peaks: list[tuple[int, int, float]] = []
+    top: tuple[int, int, float] | None = None
     all_chunks = chunks(run.grid)
     with OutputSet() as outputs:
         writer = outputs.add(float_writer(out, run.grid, names))
@@ -195,8 +218,12 @@ def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps
             writer.add(chunk.source_box(run.grid), block[:, r0:r1, c0:c1])
             peaks += [(r + padded[0], c + padded[2], v)
                       for r, c, v in find_peaks(block[0], run.peak_radius, threshold, (r0, r1, c0, c1))]
+            inner = block[0, r0:r1, c0:c1]
+            if np.isfinite(inner).any() and (top is None or np.nanmax(inner) > top[2]):
+                r, c = np.unravel_index(int(np.nanargmax(inner)), inner.shape)
+                top = (chunk.row0 + int(r), chunk.col0 + int(c), float(inner[r, c]))
         steps.report(1.0)
-    return peaks
+    return peaks, top
 
 
 def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path: str | os.PathLike,
@@ -286,17 +313,19 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
     threshold = calibration.peak_threshold if min_score is None else float(min_score)
     probabilities = label_probabilities(label_scores, background_scores, calibration.temperature, calibration.bias)
     blender = CellBlender(run.index, run.grid, probabilities)
-    points: list[Point] = []
+    found: dict[str, list[tuple[int, int, float]]] = {name: [] for name in counted}
     query_steps, all_chunks = steps.part(INDEX_SHARE, 1.0), chunks(run.grid)
     for k, chunk in enumerate(all_chunks):
         query_steps.report(k / len(all_chunks))
         padded = chunk.padded(run.grid, run.peak_radius)
         probs = blender.blend(*padded)
         for band, name in enumerate(counted):
-            for r, c, v in find_peaks(probs[band], run.peak_radius, threshold, _inner(chunk, padded)):
-                row, col = r + padded[0], c + padded[2]
-                points.append(Point(*run.to_map(row, col), name, v, row, col))
+            found[name] += [(r + padded[0], c + padded[2], v)
+                            for r, c, v in find_peaks(probs[band], run.peak_radius, threshold, _inner(chunk, padded))]
     query_steps.check()
+    points = [Point(x, y, name, v, *run.output_pixel(x, y))
+              for name, peaks in found.items()
+              for (x, y), (_, _, v) in zip(run.locate(peaks, is_object_query([name])), peaks)]
     with OutputSet() as outputs:
         grid_file = outputs.add(StagedFile(out))
         write_cells(grid_file.tmp, cells, counted, points)
