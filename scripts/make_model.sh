@@ -88,8 +88,10 @@ $PY -m sarclip_core.train --stage clip --train-data "$LOCAL" --val-zeroshot "$OU
     --labels "$LABELS" --model-ema --group-by written --resume latest --out "$MODEL_DIR" --save-dtype fp16 \
     "${COMMON[@]}"
 [ -f "$OUT/MODEL_CARD.md" ] && cp "$OUT/MODEL_CARD.md" "$MODEL_DIR/MODEL_CARD.md"
-# Map calibration (temperature, bias) fitted on the training windows' cells, written into sarclip.json.
-$PY -m sarclip_core.train.calibrate "$MODEL_DIR" --data "$OUT/ssdd_windows.jsonl::$OUT/composed_windows.jsonl"
+# Map calibration: temperature and bias fitted on the training windows' cells, the count-peak threshold for
+# detection F1 on 100 SSDD training scenes; written into sarclip.json.
+$PY -m sarclip_core.train.calibrate "$MODEL_DIR" --data "$OUT/ssdd_windows.jsonl::$OUT/composed_windows.jsonl" \
+    --peaks-data "$OUT/ssdd.train.jsonl"
 
 # 7. Baseline for the model card: the same stage 2 without stage 1 (random image tower at the start).
 if [ "${NO_BASELINE:-0}" != 1 ]; then

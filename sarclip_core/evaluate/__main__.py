@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     query_options(sub)
     sub = task("detection", "scene engine: count-layer peaks as detections (P/R/F1, count errors) vs a CA-CFAR")
     query_options(sub)
-    sub.add_argument("--min-score", type=float, help="count peaks at or above this probability (default 0.5)")
+    sub.add_argument("--min-score", type=float,
+                     help="count peaks at or above this probability (default: the model's calibrated threshold)")
     sub.add_argument("--fit-data", help="training records JSONL the CFAR's parameters are fitted on (never the test)")
     sub.add_argument("--fit-annotations", help="training annotations for the CFAR fit (same --format)")
     sub.add_argument("--fit-images", help="training images for the CFAR fit")

@@ -27,7 +27,6 @@ from .scene_runs import SceneRunner
 
 BASELINE = "cfar"
 MAX_FIT_IMAGES = 200  # training images the CFAR grid search reads (seeded subset beyond that)
-DEFAULT_MIN_SCORE = 0.5  # the engine's own default for count peaks
 
 
 @dataclass
@@ -86,7 +85,7 @@ def fitted_cfar(format: str, data: str | None, annotations: str | None, images: 
 
 def evaluate(embedder: Embedder, query: str = "", format: str = "jsonl", data: str | None = None,
              annotations: str | None = None, images: str | None = None, classes: str | None = None,
-             target: str | None = None, min_score: float = DEFAULT_MIN_SCORE, fit_data: str | None = None,
+             target: str | None = None, min_score: float | None = None, fit_data: str | None = None,
              fit_annotations: str | None = None, fit_images: str | None = None) -> TaskResult:
     """Precision/recall/F1 and count errors of the count layer's peaks vs a CA-CFAR, on the same images."""
     parse_query(query)
@@ -115,5 +114,6 @@ def evaluate(embedder: Embedder, query: str = "", format: str = "jsonl", data: s
     result = TaskResult("detection", str(data or annotations), len(table), model.metrics(), problems, table=table)
     result.classical[BASELINE] = cfar.metrics()
     result.classical_methods[BASELINE] = f"cell-averaging CFAR on linear amplitude, {parameters.describe()}; {how}"
-    result.notes.append(f"query {query!r}; boxes of class {label!r}; count peaks at probability >= {min_score:g}")
+    threshold = "the model's calibrated threshold" if min_score is None else f"probability >= {min_score:g}"
+    result.notes.append(f"query {query!r}; boxes of class {label!r}; count peaks at {threshold}")
     return result

@@ -99,7 +99,7 @@ class SceneRunner:
             classify_labels(image, labels, out, confidence, self.checkpoint, self.settings, quicklook=False)
         return _read_map(out, _info(image))
 
-    def peaks(self, image: str | os.PathLike, label: str, min_score: float) -> list[tuple[float, float, float]]:
+    def peaks(self, image: str | os.PathLike, label: str, min_score: float | None) -> list[tuple[float, float, float]]:
         """(x, y, score) in image pixels of the count layer's peaks for one label."""
         info = _info(image)
         out = self._out("counts.gpkg")

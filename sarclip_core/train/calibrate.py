@@ -12,6 +12,7 @@ the data a model is evaluated on.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import warnings
@@ -38,6 +39,7 @@ from ..scene.prompts import embed, logit_scale
 
 QUERIES_BESIDE_OBJECTS = ("water", "land")
 BATCH = 64
+PEAK_FLOOR = 0.1  # the lowest peak threshold tried
 
 
 def labelled_cells(checkpoint: Checkpoint, data: str, limit: int | None = None) -> tuple[np.ndarray, list[set[str]]]:
@@ -98,6 +100,36 @@ def fit(checkpoint: Checkpoint, cells: np.ndarray, classes: list[set[str]]) -> d
             "fitted_on_cells": int(labelled.sum()), "queries": len(queries)}
 
 
+def fit_peak_threshold(checkpoint: Checkpoint, calibration: dict[str, float], data: str, query: str,
+                       limit: int) -> tuple[float, float]:
+    """The count-peak threshold with the best detection F1 on annotated training scenes, and that F1.
+
+    The scene engine runs on each scene as the CLI does (with the new temperature and bias) with a low
+    threshold; every candidate threshold then keeps the peaks at or above it, matched to the true boxes
+    as the detection task matches them.
+    """
+    from ..evaluate.annotated import read_annotated  # evaluation helpers: only needed for this fit
+    from ..evaluate.metrics import detection_metrics, match_points
+    from ..evaluate.scene_runs import SceneRunner
+
+    items, _ = read_annotated("jsonl", data, None, None, None)
+    items = [items[i] for i in sorted(np.random.default_rng(0).permutation(len(items))[:limit])]
+    fitted = dataclasses.replace(checkpoint, calibration={**calibration, "peak_threshold": PEAK_FLOOR})
+    scenes = []
+    with SceneRunner(fitted) as runner:
+        for item in items:
+            boxes = [(b.xmin, b.ymin, b.xmax, b.ymax) for b in item.boxes]
+            scenes.append((runner.peaks(item.path, query, PEAK_FLOOR), boxes))
+    best = (0.5, -1.0)
+    for threshold in np.arange(PEAK_FLOOR, 0.99, 0.02):
+        kept = [([p for p in peaks if p[2] >= threshold], boxes) for peaks, boxes in scenes]
+        f1 = detection_metrics([match_points(p, b) for p, b in kept], [len(p) for p, _ in kept],
+                               [len(b) for _, b in kept])["f1"]
+        if f1 > best[1]:
+            best = (round(float(threshold), 2), f1)
+    return best
+
+
 def write_calibration(directory: Path, calibration: dict[str, float]) -> None:
     """Put the calibration into the checkpoint's sarclip.json (rewritten atomically)."""
     path = directory / SARCLIP_FILE
@@ -113,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("checkpoint", type=Path, help="checkpoint directory (its sarclip.json gets the calibration)")
     parser.add_argument("--data", required=True, help="training window records (D2C JSONL, '::'-joined)")
     parser.add_argument("--max-windows", type=int, default=2000, help="windows read at most (default 2000)")
+    parser.add_argument("--peaks-data", help="annotated training scenes (D2C JSONL) to fit the count-peak "
+                                             "threshold on, for detection F1 (default: keep 0.5)")
+    parser.add_argument("--peaks-query", default="ship", help="the query whose peaks are fitted (default ship)")
+    parser.add_argument("--max-scenes", type=int, default=100, help="scenes of --peaks-data used (seeded subset)")
     args = parser.parse_args(argv)
 
     def work() -> None:
@@ -124,9 +160,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         calibration = fit(checkpoint, cells, classes)
         values = {"temperature": calibration["temperature"], "bias": calibration["bias"],
                   "peak_threshold": float(checkpoint.calibration.get("peak_threshold", 0.5))}
-        write_calibration(args.checkpoint, values)
         print(f"calibration: temperature {values['temperature']}, bias {values['bias']} "
               f"({calibration['queries']} queries, {calibration['fitted_on_cells']} labelled cells)")
+        if args.peaks_data:
+            values["peak_threshold"], f1 = fit_peak_threshold(checkpoint, values, args.peaks_data, args.peaks_query,
+                                                              args.max_scenes)
+            print(f"peak threshold: {values['peak_threshold']} (detection F1 {f1:.1f} on {args.max_scenes} "
+                  f"training scenes at most)")
+        write_calibration(args.checkpoint, values)
 
     return run_cli(work, "interrupted; the checkpoint was not changed")
 
