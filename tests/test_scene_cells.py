@@ -52,7 +52,7 @@ def test_two_targets_two_cells_apart_give_two_peaks(tmp_path, oracle):
     scene = speckle_scene(tmp_path / "s.tif", [(106, 106), (170, 106)], size=320)
     result = count_objects(scene, "ship", 3200.0, tmp_path / "n.gpkg", model=oracle,
                            settings=SceneSettings(index_dir=tmp_path / "i"))
-    assert result["totals"] == {"ship": 2} and result["min_score"] == 0.5
+    assert result["totals"] == {"ship": 2} and result["min_score"] == {"ship": 0.5}
     result = text_query(scene, "ship", tmp_path / "h.tif", oracle, SceneSettings(index_dir=tmp_path / "i"))
     with rasterio.open(scene) as ds:
         found = sorted(_peak_pixels(ds.transform, result["peaks"]))
@@ -86,10 +86,16 @@ def test_the_engine_reads_temperature_bias_and_peak_threshold_from_the_checkpoin
     settings = SceneSettings(index_dir=tmp_path / "i")
     doubtful = dataclasses.replace(oracle, calibration={"temperature": 10.0, "bias": -1.0, "peak_threshold": 0.05})
     result = text_query(scene, "ship", tmp_path / "h.tif", doubtful, settings)
-    assert result["calibration"] == {"temperature": 10.0, "bias": -1.0, "peak_threshold": 0.05}
+    assert result["calibration"] == {"temperature": 10.0, "bias": -1.0, "peak_threshold": 0.05, "class_thresholds": {}}
     assert result["score_range"][1] < 0.5  # at best 1 / 8: cos 1 - 1 = 0 against seven backgrounds at cos 0
     assert result["peak_count"] == 1 and result["peak_threshold"] == 0.05
     assert text_query(scene, "ship", tmp_path / "h.tif", doubtful, settings, peak_threshold=0.9)["peak_count"] == 0
+    fitted = dataclasses.replace(oracle, calibration={"temperature": 10.0, "bias": -1.0, "peak_threshold": 0.05,
+                                                      "peak_threshold.ship": 0.9})
+    assert text_query(scene, "vessel", tmp_path / "h.tif", fitted, settings)["peak_threshold"] == 0.9  # a synonym
+    assert text_query(scene, "ship; tank", tmp_path / "h.tif", fitted, settings)["peak_threshold"] == 0.05
+    counted = count_objects(scene, "ship, tank", 3200.0, tmp_path / "n.gpkg", model=fitted, settings=settings)
+    assert counted["min_score"] == {"ship": 0.9, "tank": 0.05}
 
 
 def test_no_data_is_nan_to_the_sub_cell_not_the_cell(tmp_path, oracle):

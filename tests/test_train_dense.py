@@ -85,10 +85,10 @@ def test_dense_training_moves_ship_cells_to_the_ship_text_and_calibration_is_wri
     calibration = load_checkpoint(out).calibration
     assert calibration["temperature"] > 0 and "bias" in calibration and calibration["peak_threshold"] == 0.5
     assert calibrate_main([str(out), "--data", data, "--peaks-data", data, "--max-scenes", "4"]) == 0
-    assert "peak threshold: " in capsys.readouterr().out
+    assert "peak threshold for ship: " in capsys.readouterr().out
     refitted = load_checkpoint(out).calibration
     assert refitted["temperature"] == calibration["temperature"]  # the same cells give the same fit
-    assert 0.1 <= refitted["peak_threshold"] < 1.0
+    assert 0.1 <= refitted["peak_threshold.ship"] < 1.0 and refitted["peak_threshold"] == 0.5
 
 
 def test_dense_weight_without_dense_truth_is_one_clear_error(tmp_path, capsys):

@@ -142,7 +142,7 @@ def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike
         query_scores, background_scores = run.scores(embed_query(run.checkpoint, query), backgrounds_for(phrases))
         calibration = run.calibration
         return (query_probability(query_scores[:, 0], background_scores, calibration.temperature, calibration.bias),
-                calibration.peak_threshold)
+                calibration.threshold_for(phrases))
 
     return _heatmap(scene, probability, query, "probability", out_path, model, settings,
                     Steps(progress, is_cancelled), peak_threshold, quicklook, snap=is_object_query(phrases))
@@ -290,9 +290,10 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
     Method, and why: each scene cell gets a calibrated probability per label, against the other labels
     and the background classes (calibration.py; background words in the label set join them), blended
     into a seamless map; every local maximum at least `min_score` (default: the model's calibrated peak
-    threshold, else 0.5) with no higher value within one scene cell is one object. Peaks are used rather
-    than SARCount-style count prompts per window because windows overlap: a per-window count cannot say
-    which of two windows owns an object on their seam, while a peak of the map is one point in exactly
+    threshold of that label, see Calibration.threshold_for, else 0.5) with no higher value within one
+    scene cell is one object. Peaks are used rather than SARCount-style count prompts per window because
+    windows overlap: a per-window count cannot say which of two windows owns an object on their seam,
+    while a peak of the map is one point in exactly
     one count cell, so nothing is counted twice (chunk borders included, see peaks.py). It also gives
     the point layer ('peaks', in out_points_path or in out_path). Limit: objects in neighbouring scene
     cells (closer than about two cells) merge into one peak.
@@ -310,7 +311,8 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
     background_names += [bg for bg in backgrounds_for(names) if not (background_names and has_background([bg]))]
     label_scores, background_scores = run.scores(embed(run.checkpoint, counted), background_names)
     calibration = run.calibration
-    threshold = calibration.peak_threshold if min_score is None else float(min_score)
+    thresholds = {name: calibration.threshold_for([name]) if min_score is None else float(min_score)
+                  for name in counted}
     probabilities = label_probabilities(label_scores, background_scores, calibration.temperature, calibration.bias)
     blender = CellBlender(run.index, run.grid, probabilities)
     found: dict[str, list[tuple[int, int, float]]] = {name: [] for name in counted}
@@ -321,7 +323,8 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
         probs = blender.blend(*padded)
         for band, name in enumerate(counted):
             found[name] += [(r + padded[0], c + padded[2], v)
-                            for r, c, v in find_peaks(probs[band], run.peak_radius, threshold, _inner(chunk, padded))]
+                            for r, c, v in find_peaks(probs[band], run.peak_radius, thresholds[name],
+                                                      _inner(chunk, padded))]
     query_steps.check()
     points = [Point(x, y, name, v, *run.output_pixel(x, y))
               for name, peaks in found.items()
@@ -340,4 +343,4 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
               f" in {cells.rows * cells.cols} cells of {cell_size:g}"
     return run.summary(outputs_written, message, labels=counted, count_fields=dict(zip(counted, field_names(counted))),
                        totals=totals, cells=cells.rows * cells.cols, method="peaks of per-label probability maps",
-                       min_score=threshold, backgrounds=background_names)
+                       min_score=thresholds, backgrounds=background_names)

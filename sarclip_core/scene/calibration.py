@@ -15,7 +15,7 @@ Pure numpy (plus the vocabulary), so fitting code can call it on any arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -25,21 +25,35 @@ from ..d2c.vocabulary import DEFAULT_VOCABULARY, ClassWords, Vocabulary, load_vo
 # The background classes every query competes with (keys of the vocabulary's "backgrounds" section).
 BACKGROUNDS = ("clutter", "sea", "water", "land", "coastline", "harbour", "urban")
 DEFAULT_PEAK_THRESHOLD = 0.5  # a peak: the label is more likely than all its alternatives together
+CLASS_THRESHOLD = "peak_threshold."  # calibration keys of per-class peak thresholds
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """How a model's similarities become probabilities: temperature T, bias b, and the peak threshold p."""
+    """How a model's similarities become probabilities: temperature T, bias b, and the peak threshold p.
+
+    `class_thresholds` are peak thresholds fitted for single classes (calibration keys
+    "peak_threshold.<class>", e.g. "peak_threshold.ship"); other queries use p.
+    """
 
     temperature: float
     bias: float = 0.0
     peak_threshold: float = DEFAULT_PEAK_THRESHOLD
+    class_thresholds: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def read(cls, values: Mapping[str, float], default_temperature: float) -> "Calibration":
         """From a checkpoint's calibration dict; absent keys: the model's logit scale, no bias, p = 0.5."""
+        classes = {key.removeprefix(CLASS_THRESHOLD): float(value) for key, value in values.items()
+                   if key.startswith(CLASS_THRESHOLD)}
         return cls(float(values.get("temperature", default_temperature)), float(values.get("bias", 0.0)),
-                   float(values.get("peak_threshold", DEFAULT_PEAK_THRESHOLD)))
+                   float(values.get("peak_threshold", DEFAULT_PEAK_THRESHOLD)), classes)
+
+    def threshold_for(self, phrases: Sequence[str], vocabulary: Vocabulary | None = None) -> float:
+        """The peak threshold of a query: its class's own when it names one fitted class, else p."""
+        vocabulary = vocabulary or load_vocabulary(DEFAULT_VOCABULARY)
+        fitted = {self.class_thresholds.get(vocabulary.canonical(phrase)) for phrase in phrases}
+        return fitted.pop() if len(fitted) == 1 and None not in fitted else self.peak_threshold
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

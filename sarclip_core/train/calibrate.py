@@ -34,7 +34,7 @@ from ..io.raster import NoCrsWarning
 from ..model import Checkpoint, load_model
 from ..model.checkpoint import SARCLIP_FILE
 from ..model.dense import dense_cells
-from ..scene.calibration import backgrounds_for, query_probability
+from ..scene.calibration import CLASS_THRESHOLD, backgrounds_for, query_probability
 from ..scene.prompts import embed, logit_scale
 
 QUERIES_BESIDE_OBJECTS = ("water", "land")
@@ -114,7 +114,8 @@ def fit_peak_threshold(checkpoint: Checkpoint, calibration: dict[str, float], da
 
     items, _ = read_annotated("jsonl", data, None, None, None)
     items = [items[i] for i in sorted(np.random.default_rng(0).permutation(len(items))[:limit])]
-    fitted = dataclasses.replace(checkpoint, calibration={**calibration, "peak_threshold": PEAK_FLOOR})
+    fitted = dataclasses.replace(checkpoint, calibration={"temperature": calibration["temperature"],
+                                                          "bias": calibration["bias"], "peak_threshold": PEAK_FLOOR})
     scenes = []
     with SceneRunner(fitted) as runner:
         for item in items:
@@ -145,8 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("checkpoint", type=Path, help="checkpoint directory (its sarclip.json gets the calibration)")
     parser.add_argument("--data", required=True, help="training window records (D2C JSONL, '::'-joined)")
     parser.add_argument("--max-windows", type=int, default=2000, help="windows read at most (default 2000)")
-    parser.add_argument("--peaks-data", help="annotated training scenes (D2C JSONL) to fit the count-peak "
-                                             "threshold on, for detection F1 (default: keep 0.5)")
+    parser.add_argument("--peaks-data", help="annotated training scenes (D2C JSONL) to fit the query's own "
+                                             "count-peak threshold on, for detection F1 (others keep 0.5)")
     parser.add_argument("--peaks-query", default="ship", help="the query whose peaks are fitted (default ship)")
     parser.add_argument("--max-scenes", type=int, default=100, help="scenes of --peaks-data used (seeded subset)")
     args = parser.parse_args(argv)
@@ -163,10 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"calibration: temperature {values['temperature']}, bias {values['bias']} "
               f"({calibration['queries']} queries, {calibration['fitted_on_cells']} labelled cells)")
         if args.peaks_data:
-            values["peak_threshold"], f1 = fit_peak_threshold(checkpoint, values, args.peaks_data, args.peaks_query,
-                                                              args.max_scenes)
-            print(f"peak threshold: {values['peak_threshold']} (detection F1 {f1:.1f} on {args.max_scenes} "
-                  f"training scenes at most)")
+            key = CLASS_THRESHOLD + load_vocabulary(DEFAULT_VOCABULARY).canonical(args.peaks_query)
+            values[key], f1 = fit_peak_threshold(checkpoint, values, args.peaks_data, args.peaks_query,
+                                                 args.max_scenes)
+            print(f"peak threshold for {args.peaks_query}: {values[key]} (detection F1 {f1:.1f} on "
+                  f"{args.max_scenes} training scenes at most)")
         write_calibration(args.checkpoint, values)
 
     return run_cli(work, "interrupted; the checkpoint was not changed")
