@@ -39,10 +39,24 @@ tasks:
   - {task: counting, format: jsonl, data: composed_val.jsonl}
 YAML
 
+# Scene tasks: the scene engine on held-out scenes beside the classical method an analyst would use
+# (brightest patch, a CA-CFAR fitted on the SSDD training part, an Otsu water threshold).
+DATA_ABS=$(realpath "$DATA")
+cat > "$OUT/scenes.yaml" <<YAML
+tasks:
+  - {task: pointing, format: jsonl, data: ssdd.val.jsonl, query: ship}
+  - {task: detection, format: jsonl, data: ssdd.val.jsonl, query: ship, fit_data: ssdd.train.jsonl}
+  - {task: pointing, format: mask, annotations: $DATA_ABS/hrsid, query: ship}
+  - {task: detection, format: mask, annotations: $DATA_ABS/hrsid, query: ship, fit_data: ssdd.train.jsonl}
+  - {task: segmentation, images: $DATA_ABS/sen1floods11/S1, masks: $DATA_ABS/sen1floods11/Labels, labels: "water, land"}
+YAML
+
 BASELINE=()
 [ -d "$OUT/baseline-no-ssl" ] && BASELINE=(--baseline "$OUT/baseline-no-ssl")
 $PY -m sarclip_core.evaluate all --config "$OUT/eval.yaml" --model "$MODEL_DIR" "${BASELINE[@]}" \
     --json "$OUT/eval/metrics.json" --report "$OUT/eval" --quiet
 $PY -m sarclip_core.evaluate all --config "$OUT/anyreader.yaml" --model "$MODEL_DIR" --baseline "$OUT/no-anyreader" \
     --json "$OUT/eval-anyreader/metrics.json" --report "$OUT/eval-anyreader" --quiet
-echo "reports: $OUT/eval/report.md, $OUT/eval-anyreader/report.md"
+$PY -m sarclip_core.evaluate all --config "$OUT/scenes.yaml" --model "$MODEL_DIR" \
+    --json "$OUT/eval-scenes/metrics.json" --report "$OUT/eval-scenes" --quiet
+echo "reports: $OUT/eval/report.md, $OUT/eval-anyreader/report.md, $OUT/eval-scenes/report.md"
