@@ -63,9 +63,10 @@ def test_real_sentinel1_scene(sentinel1):
 
 
 def test_no_crs_still_describes_with_a_warning(tmp_path, speckle):
-    with pytest.warns(NoCrsWarning, match="chip.tif: has no CRS; working in pixel coordinates"):
+    with pytest.warns(NoCrsWarning, match=r"chip.tif: has no CRS; outputs use pixel coordinates as QGIS draws"):
         info = describe(write_raster(tmp_path / "chip.tif", np.abs(speckle).astype(np.float32), crs=None))
     assert not info.georeferenced and info.pixel_size == (1.0, 1.0)
+    assert info.transform == (1.0, 0.0, 0.0, 0.0, -1.0, 0.0)  # QGIS's frame for an image without a geotransform
 
 
 def test_missing_file(tmp_path):

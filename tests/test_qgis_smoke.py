@@ -29,3 +29,27 @@ def test_qgis_loads_a_written_heatmap_with_crs_and_extent(qgis_app, tmp_path, se
         assert np.isfinite(stats.mean) and stats.minimumValue < stats.maximumValue
     finally:
         del layer
+
+
+def test_outputs_of_an_image_without_crs_overlay_it_as_qgis_draws_it(qgis_app, tmp_path):
+    from sarclip_core.scene import SceneSettings, count_objects, text_query
+    from scene_helpers import BrightCells, ship_oracle_checkpoint, speckle_scene
+
+    png = speckle_scene(tmp_path / "scene.tif", [(200, 150)], size=320, crs=None)  # no geotransform at all
+    oracle, settings = ship_oracle_checkpoint(BrightCells()), SceneSettings(index_dir=tmp_path / "i")
+    with pytest.warns(UserWarning, match="as QGIS draws the image"):
+        result = text_query(png, "ship", tmp_path / "heat.tif", oracle, settings)
+        count_objects(png, "ship", 1000.0, tmp_path / "n.gpkg", model=oracle, settings=settings)
+    scene, heat = qgis_core.QgsRasterLayer(str(png), "scene"), qgis_core.QgsRasterLayer(str(tmp_path / "heat.tif"), "h")
+    points = qgis_core.QgsVectorLayer(f"{tmp_path / 'n.gpkg'}|layername=peaks", "peaks", "ogr")
+    try:
+        assert scene.isValid() and heat.isValid() and points.isValid()
+        a, b = scene.extent(), heat.extent()
+        assert (a.xMinimum(), a.yMaximum(), a.yMinimum()) == (0, 0, -320)  # QGIS: x 0..W, y -H..0
+        assert (b.xMinimum(), b.yMaximum()) == (0, 0)  # same origin, same orientation
+        factor = result["output_grid"]["factor"]
+        assert -320 - factor < b.yMinimum() <= -320 and 320 <= b.xMaximum() < 320 + factor
+        (peak,) = [f.geometry().asPoint() for f in points.getFeatures()]
+        assert 200 <= peak.x() <= 212 and -162 <= peak.y() <= -150  # on the target as drawn in QGIS
+    finally:
+        del scene, heat, points

@@ -144,7 +144,9 @@ def describe(path: str | os.PathLike, value_kind: ValueKind | str | None = None,
         kind = ValueKind(value_kind) if value_kind is not None else detect_value_kind(ds)
         pols = tuple(polarisations) if polarisations else detect_polarisations(ds, kind)
         if ds.crs is None:
-            warnings.warn(f"{path}: has no CRS; working in pixel coordinates", NoCrsWarning, stacklevel=2)
+            warnings.warn(f"{path}: has no CRS; outputs use pixel coordinates as QGIS draws the image "
+                          "(x = column, y = -row)" if ds.transform.is_identity else
+                          f"{path}: has no CRS; outputs use its transform without a CRS", NoCrsWarning, stacklevel=2)
         stat = Path(path).stat()
         return RasterInfo(
             path=str(Path(path).resolve()),
@@ -153,13 +155,23 @@ def describe(path: str | os.PathLike, value_kind: ValueKind | str | None = None,
             count=ds.count,
             dtype=ds.dtypes[0],
             crs=ds.crs.to_wkt() if ds.crs else None,
-            transform=tuple(ds.transform)[:6],
+            transform=map_frame(ds.transform),
             nodata=ds.nodata,
             value_kind=kind,
             polarisations=pols,
             mtime=stat.st_mtime,
             size_bytes=stat.st_size,
         )
+
+
+QGIS_PIXEL_FRAME = (1.0, 0.0, 0.0, 0.0, -1.0, 0.0)  # x = col, y = -row
+
+
+def map_frame(transform: rasterio.Affine) -> tuple[float, float, float, float, float, float]:
+    """The transform outputs are written in: the raster's own, or for a raster without a geotransform (GDAL's
+    default identity) QGIS's pixel frame, x 0..W and y 0..-H, where QGIS draws such an image, so outputs
+    (heatmaps, label maps, count grids, peaks) overlay it exactly instead of appearing above it, mirrored."""
+    return QGIS_PIXEL_FRAME if transform.is_identity else tuple(transform)[:6]
 
 
 def _unreadable(ds: rasterio.io.DatasetReader, exc: Exception) -> RasterError:

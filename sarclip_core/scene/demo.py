@@ -10,6 +10,7 @@ import argparse
 import json
 import random
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from PIL import Image
 from ..d2c.compose import ChipLibrary, ComposeSettings, compose_scene
 from ..data.split import class_split
 from ..cli import run_cli
+from ..io import describe
+from ..io.raster import NoCrsWarning
 from .api import text_query
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo"
@@ -63,11 +66,15 @@ def run_demo(args: argparse.Namespace) -> None:
     print(f"scene: {SCENE} (real MSTAR targets in real MSTAR clutter, {len(truth)} targets: "
           f"{', '.join(sorted({t['label'] for t in truth}))})")
     print(f"query '{args.query}': {result['message']}")
-    for peak in result["peaks"][:5]:
+    with warnings.catch_warnings():  # the query already said the scene has no CRS
+        warnings.simplefilter("ignore", NoCrsWarning)
+        to_pixel = ~describe(SCENE).affine  # map coordinates are QGIS's pixel frame here
+    peaks = [dict(zip(("x", "y"), to_pixel * (p["x"], p["y"])), score=p["score"]) for p in result["peaks"]]
+    for peak in peaks[:5]:
         hit = next((t["label"] for t in truth if _inside(peak, t["box"])), None)
         print(f"  peak at pixel ({peak['x']:.0f}, {peak['y']:.0f}) score {peak['score']:.3f}"
               f" -> {'on a ' + hit if hit else 'background'}")
-    found = sum(any(_inside(peak, t["box"]) for peak in result["peaks"]) for t in truth)
+    found = sum(any(_inside(peak, t["box"]) for peak in peaks) for t in truth)
     print(f"targets with a peak on them: {found} of {len(truth)}; peaks: {len(result['peaks'])}")
     for what, path in result["outputs"].items():
         print(f"{what}: {path}")
