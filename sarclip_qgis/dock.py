@@ -227,11 +227,11 @@ class SarclipDock(QgsDockWidget):
             self._show_result(False, str(exc))
             return
         dock_settings.save(self.values())
-        layer = self.layer_box.currentLayer()
+        scene_name = self.layer_box.currentLayer().name()  # now: the layer may be removed during the run
         self.current = run
         self.current.progress.connect(lambda value: self.progress_bar.setValue(int(value)))
         self.current.finished.connect(
-            lambda ok, outputs, error: self._finished(ok, outputs, error, results, layer.name()))
+            lambda ok, outputs, error: self._finished(ok, outputs, error, results, scene_name))
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress_bar.setValue(0)

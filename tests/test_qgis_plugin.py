@@ -218,6 +218,24 @@ def test_dock_runs_the_algorithm_in_the_background_and_adds_styled_layers(
     assert not ok and "model not found" in message and dock.result_label.text() == message
 
 
+def test_removing_the_input_layer_mid_run_leaves_a_working_dock(
+        dock, sarclip_provider, random_model, small_scene, tmp_path, qgis_new_project, monkeypatch):
+    monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
+    layer = qgis_core.QgsRasterLayer(str(small_scene), "scene")
+    qgis_new_project.addMapLayer(layer)
+    dock.layer_box.setLayer(layer)
+    dock.model_widget.setFilePath(str(random_model))
+    dock.output_widget.setFilePath(str(tmp_path / "out"))
+    dock.query_edit.setText("ship")
+    dock.run()
+    qgis_new_project.removeMapLayer(layer.id())  # deletes the C++ layer while the run goes on
+    ok, message = _wait_for_run(dock)
+    assert ok and message.startswith("heatmap written; ")
+    assert dock.run_button.isEnabled() and not dock.cancel_button.isEnabled()
+    group = qgis_new_project.layerTreeRoot().findGroup("SARCLIP — scene")
+    assert [node.layer().name() for node in group.findLayers()] == ["heatmap: ship"]  # the result was added
+
+
 def test_dock_shows_missing_dependencies_with_the_install_command(qgis_iface, monkeypatch):
     from sarclip_qgis import deps
     from sarclip_qgis.dock import SarclipDock
