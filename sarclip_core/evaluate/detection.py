@@ -11,6 +11,7 @@ images, fixed textbook values are used and the report says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from tqdm import tqdm
@@ -50,15 +51,18 @@ def _box_tuples(item: Annotated, label: str, vocabulary: Vocabulary) -> list[tup
     return [(b.xmin, b.ymin, b.xmax, b.ymax) for b in boxes_of(item, label, vocabulary)]
 
 
+@lru_cache(maxsize=8)
 def fitted_cfar(format: str, data: str | None, annotations: str | None, images: str | None, classes: str | None,
-                label: str, vocabulary: Vocabulary, seed: int = 0) -> tuple[CfarParameters, str]:
+                label: str, seed: int = 0) -> tuple[CfarParameters, str]:
     """CFAR parameters with the best F1 on the training images given, and how they were chosen.
 
-    Training records (`data`) are a D2C JSONL whatever the test set's format; annotations use `format`.
+    `format` is the training images' own (jsonl for D2C records). The fit (minutes) is kept for the process, so a suite's second detection task on other test scenes
+    with the same training images reuses it.
     """
     if not (data or annotations):
         return CfarParameters(), "fixed defaults (no training images given to fit them)"
-    items, _ = read_annotated("jsonl" if data else format, data, annotations, images, classes)
+    vocabulary = load_vocabulary(DEFAULT_VOCABULARY)
+    items, _ = read_annotated(format, data, annotations, images, classes)
     if len(items) > MAX_FIT_IMAGES:
         order = np.random.default_rng(seed).permutation(len(items))[:MAX_FIT_IMAGES]
         items = [items[i] for i in sorted(order)]
@@ -92,7 +96,8 @@ def evaluate(embedder: Embedder, query: str = "", format: str = "jsonl", data: s
     vocabulary = load_vocabulary(DEFAULT_VOCABULARY)
     items, problems = read_annotated(format, data, annotations, images, classes)
     label = target_class(query, target, items, vocabulary)
-    parameters, how = fitted_cfar(format, fit_data, fit_annotations, fit_images, classes, label, vocabulary)
+    fit_format = "jsonl" if fit_data else format  # training records are D2C JSONL whatever the test set's format
+    parameters, how = fitted_cfar(fit_format, fit_data, fit_annotations, fit_images, classes, label)
     model, cfar = Tally([], [], []), Tally([], [], [])
     table = []
     with SceneRunner(embedder.checkpoint) as runner:
