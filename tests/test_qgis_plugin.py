@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,16 +185,22 @@ def _wait_for_run(dock, seconds: float = 120) -> tuple[bool, str]:
     return outcome[0]
 
 
+def _ship_query_on_the_scene(dock, project, scene: Path, model: Path, out: Path):
+    """The dock set for "ship" on `scene` with `model`, results into `out`; the scene's layer."""
+    layer = qgis_core.QgsRasterLayer(str(scene), "scene")
+    project.addMapLayer(layer)
+    dock.layer_box.setLayer(layer)
+    dock.model_widget.setFilePath(str(model))
+    dock.output_widget.setFilePath(str(out))
+    dock.batch_spin.setValue(8)
+    dock.query_edit.setText("ship")
+    return layer
+
+
 def test_dock_runs_the_algorithm_in_the_background_and_adds_styled_layers(
         dock, sarclip_provider, random_model, small_scene, tmp_path, qgis_new_project, monkeypatch):
     monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
-    layer = qgis_core.QgsRasterLayer(str(small_scene), "scene")
-    qgis_new_project.addMapLayer(layer)
-    dock.layer_box.setLayer(layer)
-    dock.model_widget.setFilePath(str(random_model))
-    dock.output_widget.setFilePath(str(tmp_path / "out"))
-    dock.batch_spin.setValue(8)
-    dock.query_edit.setText("ship")
+    _ship_query_on_the_scene(dock, qgis_new_project, small_scene, random_model, tmp_path / "out")
     dock.run()
     assert not dock.run_button.isEnabled() and dock.cancel_button.isEnabled()
     ok, message = _wait_for_run(dock)
@@ -221,12 +228,7 @@ def test_dock_runs_the_algorithm_in_the_background_and_adds_styled_layers(
 def test_removing_the_input_layer_mid_run_leaves_a_working_dock(
         dock, sarclip_provider, random_model, small_scene, tmp_path, qgis_new_project, monkeypatch):
     monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
-    layer = qgis_core.QgsRasterLayer(str(small_scene), "scene")
-    qgis_new_project.addMapLayer(layer)
-    dock.layer_box.setLayer(layer)
-    dock.model_widget.setFilePath(str(random_model))
-    dock.output_widget.setFilePath(str(tmp_path / "out"))
-    dock.query_edit.setText("ship")
+    layer = _ship_query_on_the_scene(dock, qgis_new_project, small_scene, random_model, tmp_path / "out")
     dock.run()
     qgis_new_project.removeMapLayer(layer.id())  # deletes the C++ layer while the run goes on
     ok, message = _wait_for_run(dock)
