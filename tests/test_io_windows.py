@@ -90,8 +90,11 @@ def test_aoi_outside_scene(sentinel1):
     info = describe(sentinel1)
     with pytest.raises(RasterError, match="outside the scene"):
         make_grid(info, 32, aoi=MapExtent(0, 0, 10, 10))
-    with pytest.raises(RasterError, match="outside the scene"):
+    with pytest.raises(RasterError, match=r"area of interest columns 500-510, rows 0-10 \(10 x 10 px\) lies outside the "
+                                          r"scene \(268x217 px\)"):
         make_grid(info, 32, aoi=PixelBox(500, 0, 10, 10))
+    with pytest.raises(SarclipError, match=r"the area of interest x 5 to 1, y 0 to 10 \(the scene's CRS\) is empty"):
+        make_grid(info, 32, aoi=MapExtent(5, 0, 1, 10))
 
 
 def test_aoi_on_rotated_geotransform(tmp_path):

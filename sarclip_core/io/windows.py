@@ -30,6 +30,11 @@ class PixelBox:
     def to_rasterio(self) -> rasterio.windows.Window:
         return rasterio.windows.Window(self.col, self.row, self.width, self.height)
 
+    def __str__(self) -> str:
+        """How a person reads it in an error: "columns 3997-4097, rows 10-60 (100 x 50 px)"."""
+        return (f"columns {self.col}-{self.col + self.width}, rows {self.row}-{self.row + self.height} "
+                f"({self.width} x {self.height} px)")
+
 
 @dataclass(frozen=True)
 class MapExtent:
@@ -40,6 +45,11 @@ class MapExtent:
     xmax: float
     ymax: float
     crs: str | None = None
+
+    def __str__(self) -> str:
+        """ "x 620000 to 621000, y 4825000 to 4826000 (the scene's CRS)" for error messages."""
+        where = "the scene's CRS" if self.crs is None else self.crs
+        return f"x {self.xmin:g} to {self.xmax:g}, y {self.ymin:g} to {self.ymax:g} ({where})"
 
 
 @dataclass(frozen=True)
