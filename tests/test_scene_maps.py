@@ -91,8 +91,20 @@ def test_coarse_output_keeps_origin_and_the_real_sentinel1_footprint(tmp_path, o
         assert out.transform.almost_equals(src.transform * Affine.scale(factor))
         assert 0 <= out.width * factor - src.width < factor and 0 <= out.height * factor - src.height < factor
         heat = out.read(1)
+        centres_x = out.transform.c + (np.arange(out.width) + 0.5) * out.transform.a
+        centres_y = out.transform.f + (np.arange(out.height) + 0.5) * out.transform.e
+        east, south = src.bounds.right, src.bounds.bottom
     assert np.isfinite(heat).any()
+    beyond = (centres_y < south)[:, None] | (centres_x > east)[None, :]  # output pixels centred past the scene
+    assert beyond.any() and np.isnan(heat[beyond]).all()  # carry no values there
     assert (tmp_path / "h.png").stat().st_size > 0
+    count_objects(sentinel1, "ship", 1000.0, tmp_path / "n.gpkg", model=oracle, settings=SceneSettings(
+        index_dir=tmp_path / "i"))
+    from osgeo import gdal
+    source = gdal.OpenEx(str(tmp_path / "n.gpkg"), gdal.OF_VECTOR)
+    xmin, xmax, ymin, ymax = source.GetLayerByName("counts").GetExtent()
+    source = None  # noqa: F841
+    assert xmax <= east + 1e-6 and ymin >= south - 1e-6  # the count grid ends at the scene's edge
 
 
 def test_nan_where_the_scene_has_no_data(tmp_path, oracle):

@@ -85,6 +85,8 @@ class CellBlender:
         sub_cols = np.clip(cells.col_of(xs, SUB), 0, cells.cols * SUB - 1)
         first = int(sub_rows.min())
         valid = self.index.valid(first, int(sub_rows.max()) + 1)[sub_rows[:, None] - first, sub_cols[None, :]]
+        area = self.grid.origin  # output pixels whose centre lies past the scene's (or AOI's) edge stay NaN
+        valid &= (ys < area.row + area.height)[:, None] & (xs < area.col + area.width)[None, :]
         with np.errstate(invalid="ignore", divide="ignore"):
             blended = np.where((valid & (weights > 0))[..., None], sums / weights[..., None], np.nan)
         return blended.transpose(2, 0, 1)

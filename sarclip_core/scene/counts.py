@@ -77,8 +77,9 @@ class CellGrid:
 
     def polygon(self, row: int, col: int) -> ogr.Geometry:
         a, b, c, d, e, f = self.grid.transform
-        c0, c1 = col * self.cell_x, min(self.grid.width, (col + 1) * self.cell_x)
-        r0, r1 = row * self.cell_y, min(self.grid.height, (row + 1) * self.cell_y)
+        right, bottom = self.grid.origin.width / self.grid.factor, self.grid.origin.height / self.grid.factor
+        c0, c1 = col * self.cell_x, min(right, (col + 1) * self.cell_x)  # cells end at the scene's edge
+        r0, r1 = row * self.cell_y, min(bottom, (row + 1) * self.cell_y)
         ring = ogr.Geometry(ogr.wkbLinearRing)
         for px, py in ((c0, r0), (c1, r0), (c1, r1), (c0, r1), (c0, r0)):
             ring.AddPoint_2D(a * px + b * py + c, d * px + e * py + f)
