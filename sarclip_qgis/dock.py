@@ -18,7 +18,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import deps, dock_settings, paths
-from .layers import add_results
+from .layers import add_results, result_name
 from .runner import AlgorithmRun
 
 # task name -> algorithm id; the order is the task combo box's
@@ -207,14 +207,16 @@ class SarclipDock(QgsDockWidget):
         if algorithm == "text_query":
             out = path("heatmap", ".tif")
             params.update(QUERY=v["query"], OUTPUT=out)
-            return algorithm, params, [(out, "heatmap", f"heatmap: {v['query']}")]
+            return algorithm, params, [(out, "heatmap", result_name("heatmap", text))]
         if algorithm == "classify_labels":
             out, confidence = path("labels", ".tif"), path("confidence", ".tif")
             params.update(LABELS=v["labels"], OUTPUT=out, OUTPUT_CONFIDENCE=confidence)
-            return algorithm, params, [(confidence, "confidence", "confidence"), (out, "labels", "label map")]
+            return algorithm, params, [(confidence, "confidence", result_name("confidence", text)),
+                                       (out, "labels", result_name("labels", text))]
         out, points = path("counts", ".gpkg"), path("peaks", ".gpkg")
         params.update(LABELS=v["labels"], CELL_SIZE=v["cell_size"], OUTPUT=out, OUTPUT_POINTS=points)
-        return algorithm, params, [(out, "counts", f"counts: {v['labels']}"), (points, "points", "peaks")]
+        return algorithm, params, [(out, "counts", result_name("counts", text)),
+                                   (points, "points", result_name("points", text))]
 
     def run(self) -> None:
         """Start the selected algorithm in the background; results are added when it finishes."""

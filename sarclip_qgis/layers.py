@@ -87,14 +87,37 @@ def attach_style(kind: str, labels: list[str] | None = None) -> QgsProcessingLay
     return processor
 
 
+KIND_TITLES = {"heatmap": "heatmap", "labels": "label map", "confidence": "confidence", "counts": "counts",
+               "points": "peaks"}
+
+
+def result_name(kind: str, what: str, scene: str | None = None) -> str:
+    """A result layer's name: what it is and for which query or label set ("label map: water, land"), and the
+    scene (" — S1A_scene") where no group says it (toolbox and batch outputs)."""
+    name = f"{KIND_TITLES[kind]}: {what}"
+    return f"{name} — {scene}" if scene else name
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """The name, or "name (2)", "name (3)"... when the group already holds it (a repeated run)."""
+    candidate, k = name, 2
+    while candidate in taken:
+        candidate, k = f"{name} ({k})", k + 1
+    return candidate
+
+
 def add_results(results: list[tuple[str, str, str]], group_name: str, labels: list[str] | None = None,
                 project: QgsProject | None = None) -> list[QgsMapLayer]:
-    """Load (path, kind, layer name) results, styled, into a group at the top of the layer tree."""
+    """Load (path, kind, layer name) results, styled, into a group at the top of the layer tree; names stay
+    unique in the group."""
     project = project or QgsProject.instance()
     root = project.layerTreeRoot()
     group = root.findGroup(group_name) or root.insertGroup(0, group_name)
+    taken = {node.layer().name() for node in group.findLayers() if node.layer() is not None}
     added = []
-    for path, kind, name in results:
+    for path, kind, base in results:
+        name = _unique(base, taken)
+        taken.add(name)
         layer = QgsRasterLayer(path, name) if path.lower().endswith(".tif") else QgsVectorLayer(path, name, "ogr")
         if not layer.isValid():
             raise RuntimeError(f"{path}: QGIS cannot load this result")

@@ -164,10 +164,12 @@ def test_toolbox_runs_load_named_styled_layers(sarclip_provider, random_model, s
     processing.runAndLoadResults("sarclip:count_objects", {**common, "LABELS": "ship", "CELL_SIZE": 1000,
                                  "OUTPUT": str(tmp_path / "n.gpkg"), "OUTPUT_POINTS": str(tmp_path / "p.gpkg")})
     loaded = {layer.name(): layer for layer in qgis_new_project.mapLayers().values()}
-    assert isinstance(loaded["SARCLIP: ship"].renderer(), qgis_core.QgsSingleBandPseudoColorRenderer)
-    labels = loaded["SARCLIP labels"].renderer()
+    # names say what, for which query or label set, and on which scene (toolbox outputs have no scene group)
+    assert isinstance(loaded["heatmap: ship — scene_db"].renderer(), qgis_core.QgsSingleBandPseudoColorRenderer)
+    labels = loaded["label map: ship, open water — scene_db"].renderer()
     assert [(c.value, c.label) for c in labels.classes()] == [(1, "ship"), (2, "open water")]
-    assert isinstance(loaded["SARCLIP confidence"].renderer(), qgis_core.QgsSingleBandPseudoColorRenderer)
-    counts = loaded["SARCLIP counts"].renderer()
+    assert isinstance(loaded["confidence: ship, open water — scene_db"].renderer(),
+                      qgis_core.QgsSingleBandPseudoColorRenderer)
+    counts = loaded["counts: ship — scene_db"].renderer()
     assert isinstance(counts, qgis_core.QgsGraduatedSymbolRenderer) and counts.classAttribute() == "total"
-    assert loaded["SARCLIP peaks"].geometryType() == qgis_core.QgsWkbTypes.PointGeometry
+    assert loaded["peaks: ship — scene_db"].geometryType() == qgis_core.QgsWkbTypes.PointGeometry

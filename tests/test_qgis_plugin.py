@@ -210,6 +210,9 @@ def test_dock_runs_the_algorithm_in_the_background_and_adds_styled_layers(
     assert heatmap.name() == "heatmap: ship" and heatmap.source() == str(tmp_path / "out" / "scene_db_ship_heatmap.tif")
     assert isinstance(heatmap.renderer(), qgis_core.QgsSingleBandPseudoColorRenderer)
     assert dock.progress_bar.value() == 100 and dock.run_button.isEnabled()
+    dock.run()  # the same query again: a second layer, named so the two can be told apart
+    assert _wait_for_run(dock)[0]
+    assert sorted(node.layer().name() for node in group.findLayers()) == ["heatmap: ship", "heatmap: ship (2)"]
 
     dock.task_box.setCurrentIndex(1)
     dock.labels_edit.setText("ship, open water")
@@ -217,7 +220,8 @@ def test_dock_runs_the_algorithm_in_the_background_and_adds_styled_layers(
     dock.cancel()
     ok, message = _wait_for_run(dock)
     assert (ok, message) == (False, "cancelled")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scene_db_ship_heatmap.tif"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scene_db_ship_heatmap.tif",
+                                                                   "scene_db_ship_heatmap_2.tif"]
 
     dock.model_widget.setFilePath(str(tmp_path / "no" / "model"))
     dock.run()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qgis.core import QgsProcessingOutputString, QgsProcessingParameterRasterDestination, QgsProcessingParameterString
 
+from ..layers import result_name
 from .base import SarclipAlgorithm
 
 
@@ -34,7 +37,8 @@ class ClassifyLabels(SarclipAlgorithm):
         result = engine.classify_labels(scene, labels, out, confidence, model=self.model_spec(parameters, context),
                                         settings=settings, progress=progress, is_cancelled=is_cancelled, quicklook=False)
         names = [result["labels"][key] for key in sorted(result["labels"], key=int)]  # value 1..N -> label
-        self.style_on_load(context, out, "labels", "SARCLIP labels", names)
-        self.style_on_load(context, confidence, "confidence", "SARCLIP confidence")
+        what, stem = ", ".join(names), Path(scene).stem
+        self.style_on_load(context, out, "labels", result_name("labels", what, stem), names)
+        self.style_on_load(context, confidence, "confidence", result_name("confidence", what, stem))
         return {self.OUTPUT: out, self.OUTPUT_CONFIDENCE: confidence, self.LABELS: ",".join(names),
                 self.MESSAGE: result["message"]}

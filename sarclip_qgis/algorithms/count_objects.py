@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qgis.core import (
     QgsProcessing, QgsProcessingParameterNumber, QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
 )
 
+from ..layers import result_name
 from .base import SarclipAlgorithm
 
 
@@ -45,9 +48,10 @@ class CountObjects(SarclipAlgorithm):
                                       model=self.model_spec(parameters, context), settings=settings,
                                       progress=progress, is_cancelled=is_cancelled,
                                       min_score=self.peak_threshold(parameters, context))
-        self.style_on_load(context, out, "counts", "SARCLIP counts", result["labels"])
+        what, stem = ", ".join(result["labels"]), Path(scene).stem
+        self.style_on_load(context, out, "counts", result_name("counts", what, stem), result["labels"])
         outputs = {self.OUTPUT: out, self.MESSAGE: result["message"]}
         if points:
-            self.style_on_load(context, points, "points", "SARCLIP peaks")
+            self.style_on_load(context, points, "points", result_name("points", what, stem))
             outputs[self.OUTPUT_POINTS] = points
         return outputs

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qgis.core import QgsProcessingParameterRasterDestination, QgsProcessingParameterString
 
+from ..layers import result_name
 from .base import SarclipAlgorithm
 
 
@@ -34,5 +37,5 @@ class TextQuery(SarclipAlgorithm):
         result = engine.text_query(scene, query, out, model=self.model_spec(parameters, context), settings=settings,
                                    progress=progress, is_cancelled=is_cancelled, quicklook=False,
                                    peak_threshold=self.peak_threshold(parameters, context))
-        self.style_on_load(context, out, "heatmap", f"SARCLIP: {query}")
+        self.style_on_load(context, out, "heatmap", result_name("heatmap", query, Path(scene).stem))
         return {self.OUTPUT: out, self.MESSAGE: result["message"]}
