@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from qgis.core import (
     QgsGraduatedSymbolRenderer, QgsMapLayer, QgsPalettedRasterRenderer, QgsProcessingLayerPostProcessorInterface,
-    QgsProject, QgsRasterLayer, QgsVectorLayer,
+    QgsProject, QgsRasterLayer, QgsRendererRange, QgsSymbol, QgsVectorLayer,
 )
 
 from . import paths
 
 KINDS = ("heatmap", "confidence", "labels", "counts", "points")
+HIDDEN_KINDS = ("confidence",)  # loaded but switched off: the label map is what an analyst looks at first
 
 
 def _load_qml(layer: QgsMapLayer, kind: str) -> None:
@@ -45,14 +46,34 @@ def count_field(layer: QgsVectorLayer, labels: list[str] | None) -> str | None:
     return next((lower[c.lower()] for c in candidates if c.lower() in lower), None)
 
 
+def count_classes(largest: int) -> list[tuple[int, int]]:
+    """Whole-number classes for object counts: 0, 1, 2-3, 4-7, ... up to the largest count (doubling widths),
+    so the legend reads "0", "1", "2 - 3" instead of equal intervals such as "0 - 0, 0 - 0, 0 - 1"."""
+    classes, low = [(0, 0)], 1
+    while low <= max(largest, 1):
+        high = min(2 * low - 1, max(largest, 1)) if low > 1 else 1
+        classes.append((low, high))
+        low = high + 1
+    return classes
+
+
 def _graduate_counts(layer: QgsVectorLayer, labels: list[str] | None) -> None:
     renderer = layer.renderer()
     field = count_field(layer, labels)
     if not isinstance(renderer, QgsGraduatedSymbolRenderer) or field is None:
         return
     renderer.setClassAttribute(field)
-    renderer.updateClasses(layer, 5)
-    renderer.updateColorRamp(renderer.sourceColorRamp().clone())
+    index = layer.fields().indexOf(field)
+    largest = int(max((f[index] or 0 for f in layer.getFeatures()), default=0))
+    ramp, symbol = renderer.sourceColorRamp().clone(), renderer.sourceSymbol() or QgsSymbol.defaultSymbol(
+        layer.geometryType())
+    classes = count_classes(largest)
+    for range_index in reversed(range(len(renderer.ranges()))):
+        renderer.deleteClass(range_index)
+    for position, (low, high) in enumerate(classes):
+        label = str(low) if low == high else f"{low} - {high}"
+        renderer.addClassRange(QgsRendererRange(low - 0.5, high + 0.5, symbol.clone(), label))
+    renderer.updateColorRamp(ramp)
 
 
 def apply_style(layer: QgsMapLayer, kind: str, labels: list[str] | None = None) -> None:
@@ -74,6 +95,9 @@ class _StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
 
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
         apply_style(layer, self.kind, self.labels)
+        node = context.project().layerTreeRoot().findLayer(layer.id()) if context.project() else None
+        if node is not None:
+            node.setItemVisibilityChecked(self.kind not in HIDDEN_KINDS)
 
 
 # QGIS owns post-processors but calls into the Python object: keep the wrappers alive.
@@ -123,6 +147,6 @@ def add_results(results: list[tuple[str, str, str]], group_name: str, labels: li
             raise RuntimeError(f"{path}: QGIS cannot load this result")
         apply_style(layer, kind, labels)
         project.addMapLayer(layer, False)
-        group.insertLayer(0, layer)
+        group.insertLayer(0, layer).setItemVisibilityChecked(kind not in HIDDEN_KINDS)
         added.append(layer)
     return added

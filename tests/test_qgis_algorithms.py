@@ -168,8 +168,9 @@ def test_toolbox_runs_load_named_styled_layers(sarclip_provider, random_model, s
     assert isinstance(loaded["heatmap: ship — scene_db"].renderer(), qgis_core.QgsSingleBandPseudoColorRenderer)
     labels = loaded["label map: ship, open water — scene_db"].renderer()
     assert [(c.value, c.label) for c in labels.classes()] == [(1, "ship"), (2, "open water")]
-    assert isinstance(loaded["confidence: ship, open water — scene_db"].renderer(),
-                      qgis_core.QgsSingleBandPseudoColorRenderer)
+    confidence = loaded["confidence: ship, open water — scene_db"]
+    assert isinstance(confidence.renderer(), qgis_core.QgsSingleBandPseudoColorRenderer)
+    assert not qgis_new_project.layerTreeRoot().findLayer(confidence.id()).itemVisibilityChecked()  # off at first
     counts = loaded["counts: ship — scene_db"].renderer()
     assert isinstance(counts, qgis_core.QgsGraduatedSymbolRenderer) and counts.classAttribute() == "total"
     assert loaded["peaks: ship — scene_db"].geometryType() == qgis_core.QgsWkbTypes.PointGeometry

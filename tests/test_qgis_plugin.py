@@ -135,6 +135,7 @@ def test_styles_fit_the_data(tmp_path):
     layer = qgis_core.QgsRasterLayer(str(labels), "labels")
     layers.apply_style(layer, "labels", ["ship", "land", "water"])
     assert [(c.value, c.label) for c in layer.renderer().classes()] == [(1, "ship"), (2, "land"), (3, "water")]
+    assert layer.renderer().opacity() == 1.0  # opaque categories: their colours match the legend
 
     grid = qgis_core.QgsVectorLayer("Polygon?crs=EPSG:32631&field=cell:integer&field=ship:double", "g", "memory")
     for i, value in enumerate([0.0, 1.0, 4.0, 9.0, 2.0, 7.0]):
@@ -145,7 +146,20 @@ def test_styles_fit_the_data(tmp_path):
     layers.apply_style(grid, "counts", ["ship"])
     renderer = grid.renderer()
     assert isinstance(renderer, qgis_core.QgsGraduatedSymbolRenderer) and renderer.classAttribute() == "ship"
-    assert renderer.ranges()[-1].upperValue() == pytest.approx(9.0)
+    assert [r.label() for r in renderer.ranges()] == ["0", "1", "2 - 3", "4 - 7", "8 - 9"]  # whole objects
+    assert renderer.ranges()[-1].upperValue() == pytest.approx(9.5)
+    assert layers.count_classes(0) == [(0, 0), (1, 1)] and layers.count_classes(3)[-1] == (2, 3)
+
+
+def test_label_map_results_show_the_labels_and_load_the_confidence_switched_off(tmp_path, qgis_new_project):
+    labels = write_raster(tmp_path / "l.tif", (np.arange(64) % 2 + 1).astype(np.uint8).reshape(8, 8))
+    confidence = write_raster(tmp_path / "c.tif", np.full((8, 8), 0.7, np.float32))
+    layers.add_results([(str(confidence), "confidence", "confidence: ship, sea"),
+                        (str(labels), "labels", "label map: ship, sea")], "SARCLIP — s", ["ship", "sea"],
+                       qgis_new_project)
+    group = qgis_new_project.layerTreeRoot().findGroup("SARCLIP — s")
+    visible = {node.layer().name(): node.itemVisibilityChecked() for node in group.findLayers()}
+    assert visible == {"label map: ship, sea": True, "confidence: ship, sea": False}
 
 
 def test_package_zip_has_one_plugin_folder_and_nothing_cached(tmp_path):

@@ -28,7 +28,7 @@
     <provider>
       <resampling enabled="false" zoomedInResamplingMethod="nearestNeighbour" zoomedOutResamplingMethod="nearestNeighbour" maxOversampling="2"/>
     </provider>
-    <rasterrenderer opacity="0.7" alphaBand="-1" type="paletted" nodataColor="" band="1">
+    <rasterrenderer opacity="1" alphaBand="-1" type="paletted" nodataColor="" band="1">
       <minMaxOrigin>
         <limits>None</limits>
         <extent>WholeRaster</extent>
