@@ -48,6 +48,7 @@ class SarclipDock(QgsDockWidget):
         self.setWidget(body)
         self._restore()
         self._task_changed()
+        self.layer_box.layerChanged.connect(self._layer_changed)  # once every widget it resets exists
 
     # ---- building the widgets ----
 
@@ -74,7 +75,6 @@ class SarclipDock(QgsDockWidget):
         self.layer_box = QgsMapLayerComboBox()
         self.layer_box.setFilters(QgsMapLayerProxyModel.RasterLayer)
         self.layer_box.setExcludedProviders(NON_FILE_PROVIDERS)
-        self.layer_box.layerChanged.connect(self._layer_changed)
         self.task_box = QComboBox()
         self.task_box.addItems(list(TASKS))
         self.task_box.currentIndexChanged.connect(self._task_changed)
@@ -99,9 +99,9 @@ class SarclipDock(QgsDockWidget):
         group.setCollapsed(True)
         form = QFormLayout(group)
         self.tile_spin = _spin(QSpinBox(), 0, 8192, "model's own", " px")
-        self.overlap_spin = _spin(QDoubleSpinBox(), 0.0, 0.9, None, "", step=0.05)
+        self.overlap_spin = _spin(QDoubleSpinBox(), 0.0, 0.9, None, " of the tile", step=0.05)
         self.resolution_spin = _spin(QDoubleSpinBox(), 0.0, 1e6, "native", "")
-        self.batch_spin = _spin(QSpinBox(), 1, 4096, None, "")
+        self.batch_spin = _spin(QSpinBox(), 1, 4096, None, " windows")
         self.cell_spin = _spin(QDoubleSpinBox(), 0.01, 1e7, None, "")
         self.peak_spin = _spin(QDoubleSpinBox(), 0.0, 1.0, "model's calibrated", "", step=0.05)  # 0: not passed
         self.extent_widget = QgsExtentWidget(None, QgsExtentWidget.CondensedStyle)
@@ -110,8 +110,8 @@ class SarclipDock(QgsDockWidget):
         if self.iface is not None:
             self.extent_widget.setMapCanvas(self.iface.mapCanvas())
         for label, widget in (("Tile", self.tile_spin), ("Overlap", self.overlap_spin),
-                              ("Resolution (map units/px)", self.resolution_spin), ("Batch size", self.batch_spin),
-                              ("Cell size (map units)", self.cell_spin), ("Peak threshold (0-1)", self.peak_spin),
+                              ("Ground resolution", self.resolution_spin), ("Batch size", self.batch_spin),
+                              ("Count cell size", self.cell_spin), ("Peak threshold (0-1)", self.peak_spin),
                               ("Area of interest", self.extent_widget)):
             form.addRow(label, widget)
         return group
@@ -145,10 +145,9 @@ class SarclipDock(QgsDockWidget):
         self.model_widget.setFilePath(saved["model"])
         self.tile_spin.setValue(saved["tile"])
         self.overlap_spin.setValue(saved["overlap"])
-        self.resolution_spin.setValue(saved["resolution"])
         self.batch_spin.setValue(saved["batch"])
-        self.cell_spin.setValue(saved["cell_size"])
         self.peak_spin.setValue(saved["peak_threshold"])
+        self._scene_settings(self.layer_box.currentLayer())
         default_folder = dock_settings.default_output_folder(self.layer_box.currentLayer())
         self.output_widget.setFilePath(saved["output_folder"] or default_folder)
 
@@ -173,6 +172,17 @@ class SarclipDock(QgsDockWidget):
     def _layer_changed(self, layer) -> None:
         if not dock_settings.load()["output_folder"]:
             self.output_widget.setFilePath(dock_settings.default_output_folder(layer))
+        self._scene_settings(layer)
+
+    def _scene_settings(self, layer) -> None:
+        """Settings in a scene's map units start afresh for each scene, their unit shown beside the number."""
+        units = dock_settings.map_units(layer)
+        self.resolution_spin.setValue(dock_settings.SCENE_DEFAULTS["resolution"])
+        self.resolution_spin.setSuffix(f" {units}/px")
+        self.resolution_spin.setEnabled(units != "px")  # a ground resolution needs a CRS
+        self.cell_spin.setValue(dock_settings.SCENE_DEFAULTS["cell_size"])
+        self.cell_spin.setSuffix(f" {units}")
+        self.extent_widget.clear()
 
     def algorithm(self) -> str:
         return TASKS[self.task_box.currentText()]

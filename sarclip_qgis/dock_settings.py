@@ -6,14 +6,18 @@ import os
 import re
 from pathlib import Path
 
-from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
+from qgis.core import QgsProject, QgsRasterLayer, QgsSettings, QgsUnitTypes
 
 PREFIX = "SARCLIP/dock/"
 
+# Remembered between sessions: what means the same on every scene. Ground resolution, count cell size and
+# the area of interest are in one scene's map units (metres here, degrees there, pixels without a CRS):
+# they start afresh for each scene and are never carried to the next one.
 DEFAULTS = {
-    "task": 0, "query": "", "labels": "", "model": "", "tile": 0, "overlap": 0.5, "resolution": 0.0,
-    "batch": 64, "cell_size": 1000.0, "peak_threshold": 0.0, "output_folder": "",
+    "task": 0, "query": "", "labels": "", "model": "", "tile": 0, "overlap": 0.5,
+    "batch": 64, "peak_threshold": 0.0, "output_folder": "",
 }
+SCENE_DEFAULTS = {"resolution": 0.0, "cell_size": 1000.0}
 
 
 def load() -> dict:
@@ -27,6 +31,13 @@ def save(values: dict) -> None:
     for key in DEFAULTS:
         if key in values:
             settings.setValue(PREFIX + key, values[key])
+
+
+def map_units(layer: QgsRasterLayer | None) -> str:
+    """The abbreviation of a layer's map units ("m", "°"), or "px" for a layer without a CRS."""
+    if layer is None or not layer.crs().isValid():
+        return "px"
+    return QgsUnitTypes.toAbbreviatedString(layer.crs().mapUnits()) or "map units"
 
 
 def default_output_folder(layer: QgsRasterLayer | None) -> str:

@@ -109,9 +109,23 @@ def test_dock_explains_missing_input_and_remembers_settings(dock, qgis_iface, sm
 
     dock.query_edit.setText("oil tank")
     dock.batch_spin.setValue(16)
+    dock.resolution_spin.setValue(25.0)  # in one scene's map units: not for the next scene or session
+    dock.cell_spin.setValue(333.0)
     dock_settings.save(dock.values())
     again = SarclipDock(qgis_iface)
     assert again.query_edit.text() == "oil tank" and again.batch_spin.value() == 16
+    assert again.resolution_spin.value() == 0.0 and again.cell_spin.value() == 1000.0
+    assert again.cell_spin.suffix() == " px" and not again.resolution_spin.isEnabled()  # no layer: pixels
+    layer = qgis_core.QgsRasterLayer(str(small_scene), "scene")
+    qgis_core.QgsProject.instance().addMapLayer(layer)
+    again.layer_box.setLayer(layer)
+    assert again.resolution_spin.suffix() == " m/px" and again.cell_spin.suffix() == " m"  # UTM: metres
+    again.resolution_spin.setValue(20.0)
+    other = qgis_core.QgsRasterLayer(str(small_scene), "other")
+    qgis_core.QgsProject.instance().addMapLayer(other)
+    again.layer_box.setLayer(other)
+    assert again.resolution_spin.value() == 0.0  # another scene starts afresh
+    qgis_core.QgsProject.instance().removeMapLayers([layer.id(), other.id()])
     again.deleteLater()
 
 
