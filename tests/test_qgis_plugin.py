@@ -192,8 +192,9 @@ def test_package_zip_has_one_plugin_folder_and_nothing_cached(tmp_path):
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     metadata = zipfile.ZipFile(target).read("sarclip_qgis/metadata.txt").decode()
     for field in ("name", "qgisMinimumVersion=3.22", "description", "about", "version", "author", "email",
-                  "repository", "tracker", "category=Raster", "hasProcessingProvider=yes", "icon"):
+                  "category=Raster", "hasProcessingProvider=yes", "icon"):
         assert f"\n{field}" in metadata or metadata.startswith(field)
+    assert "example.org/" not in metadata and "no public repository or issue tracker yet" in metadata
     icon = next(line.split("=", 1)[1] for line in metadata.splitlines() if line.startswith("icon="))
     assert f"sarclip_qgis/{icon}" in names
     if (ROOT / "resources" / "models" / "sarclip-tiny").is_dir():
