@@ -49,6 +49,8 @@ class SarclipDock(QgsDockWidget):
         self._restore()
         self._task_changed()
         self.layer_box.layerChanged.connect(self._layer_changed)  # once every widget it resets exists
+        for name, tip in TOOLTIPS.items():
+            getattr(self, name).setToolTip(tip)
 
     # ---- building the widgets ----
 
@@ -95,7 +97,7 @@ class SarclipDock(QgsDockWidget):
         return form
 
     def _advanced(self) -> QWidget:
-        group = QgsCollapsibleGroupBox("Advanced")
+        group = self.advanced_group = QgsCollapsibleGroupBox("Advanced")
         group.setCollapsed(True)
         form = QFormLayout(group)
         self.tile_spin = _spin(QSpinBox(), 0, 8192, "model's own", " px")
@@ -296,6 +298,33 @@ class SarclipDock(QgsDockWidget):
     def shutdown(self) -> None:
         """Stop a running job when the plugin unloads."""
         self.cancel()
+
+
+TOOLTIPS = {  # what each control does and in which unit; the README's "QGIS plugin" section says more
+    "layer_box": "The SAR raster to analyse (GeoTIFF with or without CRS; dB, amplitude, intensity or complex).",
+    "task_box": "Text query: a probability heatmap of what you type. Label set: a label map and its confidence. "
+                "Count objects: a grid of counts and a point per object.",
+    "query_edit": "What to look for, e.g. 'ship'. Several phrases separated by ';' are averaged.",
+    "labels_edit": "Labels separated by commas, e.g. 'ship, land, water'; add 'clutter' as a contrast.",
+    "model_widget": "Empty: the bundled model. Or a SARCLIP checkpoint folder, or an open_clip name such as "
+                    "'ViT-B-32:openai'.",
+    "output_widget": "Where results are written (default: sarclip_outputs/ next to the project or the scene).",
+    "advanced_group": "Window size, overlap, resolution, batch, count cell, peak threshold and area of interest.",
+    "tile_spin": "Window size in pixels the model reads (0: the model's own, 128 for the bundled model).",
+    "overlap_spin": "Overlap of neighbouring windows, as a fraction of the tile (0.5: half a window).",
+    "resolution_spin": "Resample windows to this ground resolution, in the scene's map units per pixel "
+                       "(0: the scene's own pixels). Not kept for the next scene.",
+    "batch_spin": "Windows encoded at once: more is faster and uses more memory.",
+    "cell_spin": "Size of one count cell, in the scene's map units. Not kept for the next scene.",
+    "peak_spin": "A peak (a detected object) needs at least this probability (0: the model's calibrated "
+                 "threshold, e.g. 0.88 for ships).",
+    "extent_widget": "Only this part of the scene (whole scene when empty). Not kept for the next scene.",
+    "run_button": "Run the task in the background through the same Processing algorithm as the toolbox.",
+    "cancel_button": "Stop the running task; nothing half-written is left behind.",
+    "progress_bar": "Progress of the running task (indexing the scene first, then the query).",
+    "result_label": "The last run's result or error.",
+    "install_button": "Install the missing Python packages into the plugin's own folder, then restart QGIS.",
+}
 
 
 def _spin(widget, low, high, special: str | None, suffix: str, step: float | None = None):

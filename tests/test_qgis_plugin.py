@@ -129,6 +129,18 @@ def test_dock_explains_missing_input_and_remembers_settings(dock, qgis_iface, sm
     again.deleteLater()
 
 
+def test_every_dock_control_explains_itself(dock):
+    from qgis.gui import QgsExtentWidget, QgsFileWidget
+    from qgis.PyQt.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QGroupBox, QLineEdit, QProgressBar
+
+    kinds = (QComboBox, QLineEdit, QAbstractSpinBox, QAbstractButton, QgsFileWidget, QgsExtentWidget, QProgressBar,
+             QGroupBox)
+    controls = {name: widget for name, widget in vars(dock).items() if isinstance(widget, kinds)}
+    assert len(controls) >= 18
+    missing = sorted(name for name, widget in controls.items() if not widget.toolTip())
+    assert not missing, f"no tooltip: {missing}"
+
+
 def test_default_output_folder_is_next_to_the_scene_when_the_project_is_unsaved(small_scene, qgis_new_project):
     from sarclip_qgis.dock_settings import default_output_folder
 
