@@ -16,9 +16,9 @@ from ..io.raster import NoCrsWarning, detect_value_kind
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
 
 
-def read_chip(path: str | os.PathLike, normalisation: Normalisation, channels: int = 1,
-              value_kind: ValueKind | str | None = None) -> np.ndarray:
-    """A (channels, H, W) float32 chip normalised the way the model was trained; nodata/NaN become 0."""
+def read_image(path: str | os.PathLike, value_kind: ValueKind | str | None = None
+               ) -> tuple[np.ndarray, np.ndarray, ValueKind]:
+    """A whole image's SAR values (bands, H, W) as stored, its (H, W) valid mask (nodata out) and value kind."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoCrsWarning)
         warnings.simplefilter("ignore", NotGeoreferencedWarning)  # chips are pixels, not maps
@@ -32,6 +32,13 @@ def read_chip(path: str | os.PathLike, normalisation: Normalisation, channels: i
     valid = np.ones(data.shape[1:], dtype=bool)
     if nodata is not None and not np.iscomplexobj(data):
         valid &= ~(data == nodata).all(axis=0)
+    return data, valid, kind
+
+
+def read_chip(path: str | os.PathLike, normalisation: Normalisation, channels: int = 1,
+              value_kind: ValueKind | str | None = None) -> np.ndarray:
+    """A (channels, H, W) float32 chip normalised the way the model was trained; nodata/NaN become 0."""
+    data, valid, kind = read_image(path, value_kind)
     chip = to_model_input(data, valid, kind, normalisation)
     return np.ascontiguousarray(fit_channels(chip, channels), dtype=np.float32)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from ..d2c.boxes import Box
 from ..d2c.readers import READERS
@@ -85,3 +86,8 @@ def target_class(query: str, target: str | None, items: list[Annotated], vocabul
 
 def boxes_of(item: Annotated, label: str, vocabulary: Vocabulary) -> list[Box]:
     return [box for box in item.boxes if vocabulary.canonical(box.label) == label]
+
+
+def box_tuples(boxes: Sequence[Box]) -> list[tuple[float, float, float, float]]:
+    """(xmin, ymin, xmax, ymax) of each box, as the metrics take them."""
+    return [(b.xmin, b.ymin, b.xmax, b.ymax) for b in boxes]

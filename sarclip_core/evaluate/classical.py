@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import itertools
 import os
-import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from rasterio.errors import NotGeoreferencedWarning
 from scipy import ndimage
 
+from ..data.images import read_image
 from ..errors import SarclipError
-from ..io import ValueKind, open_raster, to_domain
-from ..io.raster import NoCrsWarning, detect_value_kind
+from ..io import to_domain
 
 PATCH = 9  # brightest-patch side, pixels
 OTSU_BINS = 256
@@ -31,22 +29,9 @@ OTSU_BINS = 256
 
 def read_values(path: str | os.PathLike, domain: str) -> tuple[np.ndarray, np.ndarray]:
     """(C, H, W) float32 SAR values in "db" or "linear" amplitude, and the (H, W) valid mask (nodata, NaN out)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NoCrsWarning)
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with open_raster(path) as ds:
-            kind = detect_value_kind(ds)
-            try:
-                data = ds.read()
-            except Exception as error:  # GDAL's read errors name no file
-                raise SarclipError(f"{path}: cannot read pixels: {error}") from error
-            nodata = ds.nodata
-    valid = np.ones(data.shape[1:], dtype=bool)
-    if nodata is not None and not np.iscomplexobj(data):
-        valid &= ~(data == nodata).all(axis=0)
-    values = to_domain(data, ValueKind(kind), domain)
-    valid &= np.isfinite(values).all(axis=0)
-    return values, valid
+    data, valid, kind = read_image(path)
+    values = to_domain(data, kind, domain)
+    return values, valid & np.isfinite(values).all(axis=0)
 
 
 def brightness(path: str | os.PathLike) -> np.ndarray:
@@ -79,9 +64,6 @@ class CfarParameters:
     def describe(self) -> str:
         return (f"guard band {self.guard} px, background ring {self.ring} px, threshold mean + {self.k:g} sd, "
                 f"parts of at least {self.min_area} px")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _window_sums(values: np.ndarray, half: int) -> np.ndarray:

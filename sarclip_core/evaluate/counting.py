@@ -15,7 +15,7 @@ from ..d2c.numbers import number_word
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, Vocabulary, load_vocabulary, plural
 from ..errors import SarclipError
 from ..model.prompts import ensemble
-from .annotated import FORMATS, read_annotated
+from .annotated import read_annotated
 from .embeddings import Embedded, Embedder
 from .metrics import confusion_matrix, counting_metrics
 from .results import Confusion, TaskResult

@@ -16,10 +16,10 @@ from functools import lru_cache
 import numpy as np
 from tqdm import tqdm
 
-from ..d2c.vocabulary import DEFAULT_VOCABULARY, Vocabulary, load_vocabulary
+from ..d2c.vocabulary import DEFAULT_VOCABULARY, load_vocabulary
 from ..errors import SarclipError
 from ..scene.prompts import parse_query
-from .annotated import Annotated, boxes_of, read_annotated, target_class
+from .annotated import box_tuples, boxes_of, read_annotated, target_class
 from .classical import CFAR_GRID, CfarParameters, brightness, cfar_detections, fit_cfar
 from .embeddings import Embedder
 from .metrics import detection_metrics, match_points
@@ -47,10 +47,6 @@ class Tally:
         return detection_metrics(self.hits, self.found, self.true)
 
 
-def _box_tuples(item: Annotated, label: str, vocabulary: Vocabulary) -> list[tuple[float, float, float, float]]:
-    return [(b.xmin, b.ymin, b.xmax, b.ymax) for b in boxes_of(item, label, vocabulary)]
-
-
 @lru_cache(maxsize=8)
 def fitted_cfar(format: str, data: str | None, annotations: str | None, images: str | None, classes: str | None,
                 label: str, seed: int = 0) -> tuple[CfarParameters, str]:
@@ -72,7 +68,7 @@ def fitted_cfar(format: str, data: str | None, annotations: str | None, images: 
             pictures.append(brightness(item.path))
         except SarclipError:
             continue
-        truths.append(_box_tuples(item, label, vocabulary))
+        truths.append(box_tuples(boxes_of(item, label, vocabulary)))
     if not pictures:
         raise SarclipError(f"{data or annotations}: none of the CFAR training images could be read")
 
@@ -103,7 +99,7 @@ def evaluate(embedder: Embedder, query: str = "", format: str = "jsonl", data: s
     with SceneRunner(embedder.checkpoint) as runner:
         for item in tqdm(items, desc=f"{embedder.label}: detection", unit="img", disable=not embedder.progress,
                          leave=False):
-            boxes = _box_tuples(item, label, vocabulary)
+            boxes = box_tuples(boxes_of(item, label, vocabulary))
             try:
                 peaks = runner.peaks(item.path, query, min_score)
                 detections = cfar_detections(brightness(item.path), parameters)

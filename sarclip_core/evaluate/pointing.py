@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, load_vocabulary
 from ..errors import SarclipError
 from ..scene.prompts import parse_query
-from .annotated import boxes_of, read_annotated, target_class
+from .annotated import box_tuples, boxes_of, read_annotated, target_class
 from .classical import PATCH, brightest_patch, brightness, patch_means
 from .embeddings import Embedder
 from .metrics import inside
@@ -56,7 +56,7 @@ def evaluate(embedder: Embedder, query: str = "", format: str = "jsonl", data: s
     with SceneRunner(embedder.checkpoint) as runner:
         for item in tqdm(items, desc=f"{embedder.label}: pointing", unit="img", disable=not embedder.progress,
                          leave=False):
-            boxes = [(b.xmin, b.ymin, b.xmax, b.ymax) for b in boxes_of(item, label, vocabulary)]
+            boxes = box_tuples(boxes_of(item, label, vocabulary))
             if not boxes:
                 continue
             try:

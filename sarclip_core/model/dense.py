@@ -14,7 +14,6 @@ scene engine keeps window-level maps.
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 

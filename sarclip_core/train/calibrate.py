@@ -108,7 +108,7 @@ def fit_peak_threshold(checkpoint: Checkpoint, calibration: dict[str, float], da
     threshold; every candidate threshold then keeps the peaks at or above it, matched to the true boxes
     as the detection task matches them.
     """
-    from ..evaluate.annotated import read_annotated  # evaluation helpers: only needed for this fit
+    from ..evaluate.annotated import box_tuples, read_annotated  # evaluation helpers: only needed for this fit
     from ..evaluate.metrics import detection_metrics, match_points
     from ..evaluate.scene_runs import SceneRunner
 
@@ -119,7 +119,7 @@ def fit_peak_threshold(checkpoint: Checkpoint, calibration: dict[str, float], da
     scenes = []
     with SceneRunner(fitted) as runner:
         for item in items:
-            boxes = [(b.xmin, b.ymin, b.xmax, b.ymax) for b in item.boxes]
+            boxes = box_tuples(item.boxes)
             scenes.append((runner.peaks(item.path, query, PEAK_FLOOR), boxes))
     best = (0.5, -1.0)
     for threshold in np.arange(PEAK_FLOOR, 0.99, 0.02):
