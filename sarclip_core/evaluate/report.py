@@ -8,15 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only: no display, no Qt
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .embeddings import Embedder  # noqa: E402
-from .results import Confusion, TaskResult  # noqa: E402
-from .suite import TaskRun  # noqa: E402
+from ..figures import new_figure
+from .embeddings import Embedder
+from .results import Confusion, TaskResult
+from .suite import TaskRun
 
 MAX_PROBLEMS_LISTED = 10
 STD = "_std"
@@ -134,7 +132,7 @@ def _confusion_plot(path: Path, confusion: Confusion, subtitle: str) -> Path:
     matrix = confusion.matrix
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     size = 2.5 + 0.45 * len(confusion.labels)
-    figure, axes = plt.subplots(figsize=(size, size))
+    figure, axes = new_figure((size, size))
     axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     ticks = range(len(confusion.labels))
     axes.set_xticks(ticks, confusion.labels, rotation=45, ha="right")
@@ -151,7 +149,7 @@ def _confusion_plot(path: Path, confusion: Confusion, subtitle: str) -> Path:
 
 
 def _fewshot_plot(path: Path, run: TaskRun) -> Path:
-    figure, axes = plt.subplots(figsize=(5, 3.5))
+    figure, axes = new_figure((5, 3.5))
     for role, result in (("model", run.result), ("baseline", run.baseline)):
         if result is None:
             continue
@@ -167,11 +165,10 @@ def _fewshot_plot(path: Path, run: TaskRun) -> Path:
     return _save(figure, path)
 
 
-def _save(figure: plt.Figure, path: Path) -> Path:
+def _save(figure: Figure, path: Path) -> Path:
     temporary = path.with_name(f".{path.stem}.tmp.png")
     figure.tight_layout()
     figure.savefig(temporary, dpi=110)
-    plt.close(figure)
     os.replace(temporary, path)
     return path
 

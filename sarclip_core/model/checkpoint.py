@@ -101,15 +101,26 @@ def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "
                       {str(k): float(v) for k, v in calibration.items()})
 
 
+class _OpenClipNotes(logging.Filter):
+    """Drops open_clip's own records (it logs through the root logger), nobody else's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.pathname.startswith(os.path.dirname(open_clip.__file__))
+
+
 @contextmanager
 def quiet_random_init() -> Iterator[None]:
-    """Silence open_clip's "No pretrained weights loaded" warning where weights are loaded right after."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
+    """Silence open_clip's "No pretrained weights loaded" warning where weights are loaded right after.
+
+    Only open_clip's records, only during the call: logging inside QGIS (other plugins, QGIS itself) is
+    left as it is, instead of disabling every warning process-wide.
+    """
+    notes = _OpenClipNotes()
+    logging.root.addFilter(notes)
     try:
         yield
     finally:
-        logging.disable(previous)
+        logging.root.removeFilter(notes)
 
 
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:

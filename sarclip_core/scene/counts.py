@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from osgeo import ogr, osr
 
@@ -15,9 +16,23 @@ from ..errors import SarclipError
 from ..io import OutputGrid
 from .outputs import temporary_path
 
-ogr.UseExceptions()
-osr.UseExceptions()
+
 MAX_CELLS = 1_000_000
+
+
+@contextmanager
+def ogr_exceptions() -> Iterator[None]:
+    """OGR/OSR raise exceptions inside the call only: the host (QGIS, other plugins) keeps its own GDAL setting,
+    as rasterio's Env scopes its settings (GDAL 3.6 has no ExceptionMgr yet). Also a decorator."""
+    before = (ogr.GetUseExceptions(), osr.GetUseExceptions())
+    ogr.UseExceptions()
+    osr.UseExceptions()
+    try:
+        yield
+    finally:
+        for module, used in reversed(list(zip((ogr, osr), before))):  # GDAL unwinds its handlers last-in first
+            if not used:
+                module.DontUseExceptions()
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,7 @@ def _srs(crs: str | None) -> osr.SpatialReference | None:
     return srs
 
 
+@ogr_exceptions()
 def write_cells(path: Path, cells: CellGrid, labels: Sequence[str], points: Sequence[Point]) -> None:
     """Layer 'counts': one polygon per cell with a count field per label and their total."""
     fields = field_names(labels)
@@ -122,6 +138,7 @@ def write_cells(path: Path, cells: CellGrid, labels: Sequence[str], points: Sequ
     source = None  # noqa: F841  (closing an OGR data source is dropping it)
 
 
+@ogr_exceptions()
 def write_points(path: Path, crs: str | None, points: Sequence[Point]) -> None:
     """Layer 'peaks': one point per detected object with its label and score."""
     source = _open(path)

@@ -1,4 +1,5 @@
-"""PNG quick-looks of output maps (matplotlib, Agg): a colour bar for scores, a legend for label maps."""
+"""PNG quick-looks of output maps (a matplotlib Figure on its own Agg canvas): a colour bar for scores, a legend
+for label maps."""
 
 from __future__ import annotations
 
@@ -6,17 +7,14 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
+import numpy as np
+import rasterio
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
+from rasterio.enums import Resampling
 
-matplotlib.use("Agg")  # no display, no Qt: the engine must not touch a GUI toolkit
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import numpy as np  # noqa: E402
-import rasterio  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from rasterio.enums import Resampling  # noqa: E402
-
-from .outputs import palette, temporary_path  # noqa: E402
+from ..figures import new_figure
+from .outputs import palette, temporary_path
 
 MAX_SIDE = 1024  # pixels of the map drawn: a decimated read, so memory does not grow with the scene
 
@@ -39,27 +37,24 @@ def write_quicklook(raster: Path, png: Path, title: str, labels: Sequence[str] |
     absent must look low, not show its noise as a hot spot.
     """
     data, extent = _read_preview(raster, labels is not None)
-    figure, axes = plt.subplots(figsize=(8, 6.5), dpi=100)
+    figure, axes = new_figure((8, 6.5), dpi=100)
+    if labels is None:
+        image = axes.imshow(data.astype(float).filled(np.nan), cmap="viridis", vmin=0.0, vmax=1.0, extent=extent,
+                            interpolation="nearest")
+        figure.colorbar(image, ax=axes, shrink=0.8, label=unit)
+    else:
+        colours = palette(len(labels))
+        cmap = ListedColormap([np.array(colours[i]) / 255 for i in range(len(labels) + 1)])
+        axes.imshow(data.filled(0), cmap=cmap, vmin=-0.5, vmax=len(labels) + 0.5, extent=extent,
+                    interpolation="nearest")
+        axes.legend(handles=[Patch(color=np.array(colours[i + 1]) / 255, label=name) for i, name in enumerate(labels)],
+                    loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    axes.set_title(title, fontsize="medium")
+    axes.tick_params(labelsize="x-small")
+    tmp = temporary_path(png)
     try:
-        if labels is None:
-            image = axes.imshow(data.astype(float).filled(np.nan), cmap="viridis", vmin=0.0, vmax=1.0, extent=extent,
-                                interpolation="nearest")
-            figure.colorbar(image, ax=axes, shrink=0.8, label=unit)
-        else:
-            colours = palette(len(labels))
-            cmap = ListedColormap([np.array(colours[i]) / 255 for i in range(len(labels) + 1)])
-            axes.imshow(data.filled(0), cmap=cmap, vmin=-0.5, vmax=len(labels) + 0.5, extent=extent,
-                        interpolation="nearest")
-            axes.legend(handles=[Patch(color=np.array(colours[i + 1]) / 255, label=name) for i, name in enumerate(labels)],
-                        loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
-        axes.set_title(title, fontsize="medium")
-        axes.tick_params(labelsize="x-small")
-        tmp = temporary_path(png)
-        try:
-            figure.savefig(tmp, format="png", bbox_inches="tight")
-            os.replace(tmp, png)
-        finally:
-            tmp.unlink(missing_ok=True)
+        figure.savefig(tmp, format="png", bbox_inches="tight")
+        os.replace(tmp, png)
     finally:
-        plt.close(figure)
+        tmp.unlink(missing_ok=True)
     return png

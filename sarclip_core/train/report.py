@@ -51,16 +51,14 @@ def plot_losses(run_dir: Path) -> Path | None:
     steps_file = run_dir / STEPS_FILE
     if not steps_file.is_file():
         return None
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..figures import new_figure  # matplotlib only when a curve is drawn
 
     latest: dict[int, dict[str, Any]] = {}
     for line in steps_file.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         latest[record["step"]] = record  # a resumed run repeats steps after its checkpoint: keep the last
     steps = sorted(latest)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = new_figure((7, 4))
     ax.plot(steps, [latest[s]["loss"] for s in steps], lw=1, label="loss")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
@@ -71,5 +69,4 @@ def plot_losses(run_dir: Path) -> Path | None:
     fig.tight_layout()
     path = run_dir / CURVE_FILE
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
