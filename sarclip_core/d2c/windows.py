@@ -115,7 +115,7 @@ class _Cutter:
 
     def __init__(self, record: ImageRecord, settings: WindowSettings, out_dir: Path, seed: int):
         self.record, self.settings, self.out_dir = record, settings, out_dir
-        self.rng = random.Random(f"{seed}:windows:{record.filepath}")
+        self.rng = random.Random(f"{seed}:windows:{Path(record.filepath).name}")  # not the folder: same on any machine
         self.info = describe(record.filepath)
         self.kind = record.context.get("mask_kind")
         mask = record.context.get("mask")
