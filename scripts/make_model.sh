@@ -85,7 +85,7 @@ LOCAL="$TRAIN::$OUT/ssdd_windows.jsonl::$OUT/composed_windows.jsonl"
 [ -f "$MODEL_DIR/MODEL_CARD.md" ] && cp "$MODEL_DIR/MODEL_CARD.md" "$OUT/MODEL_CARD.md"
 $PY -m sarclip_core.train --stage clip --train-data "$LOCAL" --val-zeroshot "$OUT/mstar/val" --name stage3-dense \
     --pretrained "$OUT/stage2-model" --epochs "$DENSE_EPOCHS" --lr 3e-4 --wd 0.1 --warmup 50 --dense-weight 1 \
-    --labels "$LABELS" --model-ema --group-by written --resume latest --out "$MODEL_DIR" --save-dtype fp16 \
+    --labels "$LABELS" --model-ema --group-by written --resume latest --out "$MODEL_DIR" --overwrite --save-dtype fp16 \
     "${COMMON[@]}"
 [ -f "$OUT/MODEL_CARD.md" ] && cp "$OUT/MODEL_CARD.md" "$MODEL_DIR/MODEL_CARD.md"
 # Map calibration: temperature and bias fitted on the training windows' cells, the count-peak threshold for
@@ -97,7 +97,7 @@ $PY -m sarclip_core.train.calibrate "$MODEL_DIR" --data "$OUT/ssdd_windows.jsonl
 if [ "${NO_BASELINE:-0}" != 1 ]; then
     $PY -m sarclip_core.train --stage clip --train-data "$TRAIN" --name baseline-no-ssl \
         --epochs "$CLIP_EPOCHS" --lr 1e-3 --wd 0.1 --warmup 100 --model-ema --group-by written --resume latest \
-        --out "$OUT/baseline-no-ssl" \
+        --out "$OUT/baseline-no-ssl" --overwrite \
         "${COMMON[@]}"
 fi
 scripts/evaluate_model.sh

@@ -111,3 +111,20 @@ def test_pickled_objects_are_refused(saved, tmp_path):
     truncated.write_bytes(truncated.read_bytes()[:1000])
     with pytest.raises(SarclipError, match=r"cut\.pt: cannot read weights"):
         load_weights(saved[1], truncated)
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_saving_over_something_else_refuses_and_keeps_it(saved, tmp_path, kind):
+    """Only an earlier checkpoint is replaced: a folder of other files or a file stays as it was, nothing added."""
+    _, model, reader = saved
+    target = tmp_path / "mine"
+    if kind == "folder":
+        target.mkdir()
+        (target / "notes.txt").write_text("keep me", encoding="utf-8")
+    else:
+        target.write_text("keep me", encoding="utf-8")
+    with pytest.raises(SarclipError, match="not replaced"):
+        save_checkpoint(target, model, model_config("sarclip-tiny-rn"), reader)
+    kept = target / "notes.txt" if kind == "folder" else target
+    assert kept.read_text(encoding="utf-8") == "keep me"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == (["mine", "notes.txt"] if kind == "folder" else ["mine"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +78,34 @@ def test_skip_bad_goes_on_and_lists_what_it_skipped(images, tmp_path, capsys):
     assert len(skipped) == 3 and "done: 1 steps" in capsys.readouterr().out
     for words in ("row 6: image not found: ", "row 7: ", "garbage.png", "row 8: empty caption"):
         assert any(words in line for line in skipped), (words, skipped)
+
+
+@pytest.mark.parametrize("kind", ["folder", "file", "checkpoint"])
+def test_out_that_is_not_ours_to_replace_is_refused_before_training(images, tmp_path, kind, capsys):
+    """--out on a foreign folder, a file, or (without --overwrite) an earlier checkpoint: one line, exit 2,
+    nothing changed and no run started (no logs)."""
+    out = tmp_path / "out"
+    if kind == "file":
+        out.write_text("keep me", encoding="utf-8")
+    else:
+        out.mkdir()
+        (out / ("sarclip.json" if kind == "checkpoint" else "notes.txt")).write_text(
+            json.dumps({"format": "sarclip-checkpoint/1"}) if kind == "checkpoint" else "keep me", encoding="utf-8")
+    before = {p: p.read_bytes() for p in [out, *out.rglob("*")] if p.is_file()}
+    argv = case_argv(tmp_path, images, f"out {kind}", [], []) + ["--out", str(out)]
+    assert train_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"error: {out}: --out ") and ("--overwrite" in err) == (kind == "checkpoint"), err
+    assert {p: p.read_bytes() for p in [out, *out.rglob("*")] if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", f"out_{kind}"]
+    assert not (tmp_path / f"out_{kind}" / "logs").exists()
+
+
+def test_overwrite_replaces_an_earlier_checkpoint_whole(images, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = case_argv(tmp_path, images, "overwrite", [], []) + ["--out", str(out)]
+    assert train_main(argv) == 0
+    assert train_main(argv + ["--overwrite", "--labels", "tank"]) == 0
+    assert json.loads((out / "sarclip.json").read_text(encoding="utf-8"))["labels"] == ["tank"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "overwrite"]  # no .old or staging leftovers

@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import SarclipError
+from ..files import check_writable_place, replace_folder
 from ..io import Normalisation
 from .anyreader import AnyReader
 
@@ -50,9 +51,11 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict
                     calibration: dict[str, float] | None = None) -> Path:
     """Write a checkpoint directory atomically (built beside it, then renamed into place).
 
+    Only an empty folder or an earlier checkpoint is replaced (see check_checkpoint_target).
     `dtype=torch.float16` halves the files (e.g. the bundled model); loading casts back to the model's dtype.
     """
     target = Path(directory)
+    check_checkpoint_target(target)
     reader = AnyReader.for_model(model) if reader is None else reader
     staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -67,8 +70,34 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict
     _write_json(staging / SARCLIP_FILE, meta)
     save_file(_tensors(model, dtype), str(staging / WEIGHTS_FILE))
     save_file(_tensors(reader.fusion, dtype), str(staging / READER_FILE))
-    _replace_dir(staging, target)
+    replace_folder(staging, target)
     return target
+
+
+def is_checkpoint_dir(directory: str | os.PathLike) -> bool:
+    """Whether a folder is a checkpoint this project wrote: its sarclip.json names our format."""
+    try:
+        return _read_json(Path(directory) / SARCLIP_FILE).get("format") == FORMAT
+    except SarclipError:
+        return False
+
+
+def check_checkpoint_target(directory: str | os.PathLike, overwrite: bool = True, flag: str = "checkpoint") -> None:
+    """Refuse a checkpoint destination whose replacement could lose someone's data.
+
+    Saving replaces the destination folder whole, so only an empty folder or a checkpoint this project
+    wrote (and with overwrite=False, not even that) may be there; a file or any other folder is refused.
+    """
+    target = Path(directory)
+    if target.is_dir() and any(target.iterdir()):
+        if not is_checkpoint_dir(target):
+            raise SarclipError(f"{target}: {flag} is a folder that is not a SARCLIP checkpoint (no {SARCLIP_FILE}); "
+                               "not replaced: give a new or empty folder")
+        if not overwrite:
+            raise SarclipError(f"{target}: {flag} already holds a checkpoint; add --overwrite to replace it")
+    elif target.exists() and not target.is_dir():
+        raise SarclipError(f"{target}: {flag} is a file, not a folder; not replaced")
+    check_writable_place(target, flag)
 
 
 def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
@@ -180,11 +209,3 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise SarclipError(f"{path}: expected a JSON object")
     return data
 
-
-def _replace_dir(staging: Path, target: Path) -> None:
-    # rename() cannot replace a non-empty directory: move the old one aside first, then drop it.
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)

@@ -11,6 +11,7 @@ import yaml
 
 from ..errors import SarclipError
 from ..model import DEFAULT_MODEL
+from ..model.checkpoint import check_checkpoint_target
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shift", type=int, default=8, help="augmentation: random shift in pixels")
     p.add_argument("--skip-bad", action="store_true", help="skip bad rows and unreadable images (listed in the log)")
     p.add_argument("--labels", help="comma-separated label vocabulary recorded with the model")
-    p.add_argument("--out", help="also write the final model checkpoint to this directory")
+    p.add_argument("--out", help="also write the final model checkpoint to this directory (a new or empty folder, "
+                                 "or with --overwrite an earlier checkpoint; any other folder or a file is refused)")
+    p.add_argument("--overwrite", action="store_true", help="replace the checkpoint already in --out, whole")
     p.add_argument("--save-dtype", choices=("fp32", "fp16"), default="fp32", help="weights dtype of --out")
     return p
 
@@ -83,6 +86,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         raise SarclipError("--train-data is required (flag or config key)")
     if args.batch_size < 1 or args.epochs < 1 or args.accum_freq < 1:
         raise SarclipError("--batch-size, --epochs and --accum-freq must be at least 1")
+    if args.out:  # checked before any training work, not found out when the final model is written
+        check_checkpoint_target(args.out, args.overwrite, "--out")
     args.name = args.name or f"{args.stage}-{Path(str(args.model)).stem}"
     return args
 

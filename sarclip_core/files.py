@@ -1,0 +1,83 @@
+"""Output files and folders: checked before any work, written atomically, and never left half-written.
+
+Every CLI checks its output paths first (so a bad path is one line, before minutes of work and before
+any other output is replaced), writes each file under a temporary name beside it, and renames it into
+place only when it is complete. A failed write is one SarclipError naming the path, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from .errors import SarclipError
+
+
+def check_output_file(path: Path, flag: str) -> None:
+    """Refuse an output file path that cannot be written: a folder, or a place where no file can be made."""
+    if path.is_dir():
+        raise SarclipError(f"{path}: {flag} is a folder; give a file name")
+    check_writable_place(path, flag)
+
+
+def check_writable_place(path: Path, flag: str) -> None:
+    """Refuse a path whose nearest existing parent folder is no folder or cannot be written.
+
+    Tried with a nameless temporary file, not os.access: that also catches read-only mounts and
+    holds for root, and leaves nothing behind.
+    """
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SarclipError(f"{path}: {flag}: {parent} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as error:
+        raise SarclipError(f"{path}: {flag}: cannot write in {parent} ({error.strerror or error})") from None
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden name beside path, unique to this process, for writing path's content before the rename."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+@contextmanager
+def atomic_text(path: Path) -> Iterator[TextIO]:
+    """Write a UTF-8 text file under a temporary name and rename it into place only if the block succeeds."""
+    temporary = temporary_name(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(temporary, path)
+    except OSError as error:
+        raise SarclipError(f"{path}: cannot write: {error.strerror or error}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def replace_folder(staging: Path, target: Path) -> None:
+    """Put a completely written staging folder at target, replacing the folder there (the caller has checked
+    that it may be replaced); if the swap fails, the old folder is put back and the staging folder removed."""
+    if target.exists() and not target.is_dir():
+        raise SarclipError(f"{target}: exists and is not a folder; not replaced")
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    try:
+        if target.exists():
+            target.rename(old)  # rename() cannot replace a non-empty folder: the old one moves aside first
+        try:
+            staging.rename(target)
+        except OSError:
+            if old.exists():
+                old.rename(target)
+            raise
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SarclipError(f"{target}: cannot write: {error.strerror or error}") from None
+    shutil.rmtree(old, ignore_errors=True)
