@@ -2,22 +2,27 @@
 
 `python -m sarclip_core.data.split --images ROOT --val 0.2 --out DIR` makes DIR/train/<class>/ and
 DIR/val/<class>/ of symlinks (stratified per class); `--manifest X.jsonl` writes X.train.jsonl and
-X.val.jsonl beside --out instead. The same seed always gives the same split.
+X.val.jsonl beside --out instead. The same seed always gives the same split. A re-run replaces the
+earlier split whole (a folder is built beside DIR and swapped in), so no image is left in both parts;
+a DIR that holds anything but an earlier split is refused.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
+import shutil
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from ..cli import run_cli
 from ..errors import SarclipError
+from ..files import atomic_text, check_output_file, check_writable_place, replace_folder, temporary_name
 from .images import image_folder
+
+PARTS = ("train", "val")
 
 
 def split_items(items: Sequence, val_share: float, seed: int) -> tuple[list, list]:
@@ -39,43 +44,79 @@ def class_split(root: Path, val_share: float, seed: int) -> dict[str, tuple[list
 
 
 def split_folder(root: Path, out: Path, val_share: float, seed: int) -> dict[str, int]:
-    """Symlink a class-folder dataset into out/train and out/val, stratified per class."""
-    counts = {"train": 0, "val": 0}
-    for label, parts in class_split(root, val_share, seed).items():
-        for part, chosen in zip(("train", "val"), parts):
-            folder = out / part / label
-            folder.mkdir(parents=True, exist_ok=True)
-            for path in chosen:
-                link = folder / path.name
-                if not link.is_symlink():
-                    link.symlink_to(path.resolve())
-            counts[part] += len(chosen)
+    """Symlink a class-folder dataset into out/train and out/val, stratified per class, replacing an earlier split."""
+    check_split_target(out)
+    split = class_split(root, val_share, seed)
+    staging = temporary_name(out)
+    counts = {part: 0 for part in PARTS}
+    try:
+        for label, parts in split.items():
+            for part, chosen in zip(PARTS, parts):
+                folder = staging / part / label
+                folder.mkdir(parents=True)
+                for path in chosen:
+                    (folder / path.name).symlink_to(path.resolve())
+                counts[part] += len(chosen)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SarclipError(f"{out}: cannot write the split: {error.strerror or error}") from None
+    replace_folder(staging, out)
     return counts
+
+
+def is_split_folder(folder: Path) -> bool:
+    """Whether a folder holds only what split_folder writes: train/ and val/ of class folders of symlinks."""
+    return all(part.name in PARTS and part.is_dir() and not part.is_symlink()
+               and all(label.is_dir() and not label.is_symlink() and all(link.is_symlink() for link in label.iterdir())
+                       for label in part.iterdir())
+               for part in folder.iterdir())
+
+
+def check_split_target(out: Path) -> None:
+    """Refuse an --out that a split must not replace: a file, or a folder holding anything but an earlier split."""
+    if out.exists() and not out.is_dir():
+        raise SarclipError(f"{out}: --out is a file, not a folder; not replaced")
+    if out.is_dir() and not is_split_folder(out):
+        raise SarclipError(f"{out}: --out holds files that are not an earlier split (only train/ and val/ class "
+                           "folders of links are replaced); give a new or empty folder")
+    check_writable_place(out, "--out")
 
 
 def split_manifest(manifest: Path, out: Path, val_share: float, seed: int) -> dict[str, int]:
     """Split a JSONL/CSV manifest by image (all rows of one image stay together) into out.train / out.val."""
-    lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
-    header = [lines.pop(0)] if manifest.suffix.lower() == ".csv" else []
+    suffix = manifest.suffix.lower()
+    targets = [out.with_name(f"{out.stem}.{part}{manifest.suffix}") for part in PARTS]
+    for target in targets:
+        check_output_file(target, "--out")
+    try:  # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which is not part of the header
+        lines = manifest.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    except (OSError, UnicodeError) as error:
+        raise SarclipError(f"{manifest}: cannot read the manifest: {error}") from None
+    header = [lines.pop(0)] if suffix == ".csv" and lines else []
     groups: dict[str, list[str]] = {}
-    for line in lines:
+    for number, line in enumerate(lines, start=len(header) + 1):
         if line.strip():
-            groups.setdefault(_image_of(line, manifest.suffix.lower()), []).append(line)
-    counts = {}
-    for part, keys in zip(("train", "val"), split_items(sorted(groups), val_share, seed)):
-        target = out.with_name(f"{out.stem}.{part}{manifest.suffix}")
-        temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text("".join(header + [line for key in sorted(keys) for line in groups[key]]),
-                             encoding="utf-8")
-        os.replace(temporary, target)
-        counts[part] = len(keys)
-    return counts
+            groups.setdefault(_image_of(line, suffix, manifest, number), []).append(line)
+    if not groups:
+        raise SarclipError(f"{manifest}: no rows to split")
+    parts = split_items(sorted(groups), val_share, seed)
+    with atomic_text(targets[0]) as train, atomic_text(targets[1]) as val:  # both complete before either is renamed
+        for handle, keys in zip((train, val), parts):
+            handle.write("".join(header + [line for key in sorted(keys) for line in groups[key]]))
+    return {part: len(keys) for part, keys in zip(PARTS, parts)}
 
 
-def _image_of(line: str, suffix: str) -> str:
+def _image_of(line: str, suffix: str, manifest: Path, number: int) -> str:
+    """The image a manifest line is about (its rows are kept together); a JSONL line must be a record with one."""
     if suffix == ".csv":
         return line.split(",", 1)[0]
-    return json.loads(line)["filepath"]
+    try:
+        record = json.loads(line)
+    except ValueError as error:
+        raise SarclipError(f"{manifest}:line {number}: not JSON: {error}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("filepath"), str):
+        raise SarclipError(f"{manifest}:line {number}: a record needs a 'filepath' string")
+    return record["filepath"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
