@@ -16,7 +16,9 @@ from typing import Any, Iterable, Sequence
 
 from rasterio.errors import NotGeoreferencedWarning
 
+from ..cli import run_cli
 from ..errors import SarclipError
+from ..files import check_output_file
 from ..io.raster import NoCrsWarning
 from .boxes import ImageRecord
 from .captions import Captioner
@@ -143,25 +145,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     for category in (NotGeoreferencedWarning, NoCrsWarning):  # chips and masks have no CRS, by nature
         warnings.filterwarnings("ignore", category=category)
-    try:
+
+    def work() -> None:
         if args.per_image < 1:
             raise SarclipError("--per-image must be at least 1")
+        check_output_file(args.out, "--out")  # before any reading, and before any output is replaced
+        if args.jsonl:
+            check_output_file(args.jsonl, "--jsonl")
         vocabulary = load_vocabulary(args.vocabulary)
         classes = parse_classes(args.classes)
         problems = Problems()
         records = list(prepared_records(args, classes, problems))
         if args.strict and problems.items:
             raise SarclipError(f"{len(problems)} problem(s) found, nothing written (--strict); first: {problems.items[0]}")
+        if not records:
+            first = f"; first: {problems.items[0]}" if problems.items else ""
+            raise SarclipError(f"no image to caption, nothing written: {len(problems)} problem(s){first}")
         corpus = caption_all(records, Captioner(vocabulary, args.seed), args.per_image)
         write_csv(corpus, args.out)
         if args.jsonl:
             write_jsonl(corpus, args.jsonl)
-    except SarclipError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(corpus.summary(problems.items))
-    return 0
+        print(corpus.summary(problems.items))
 
+    return run_cli(work)
 
 if __name__ == "__main__":
     sys.exit(main())

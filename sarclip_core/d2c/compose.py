@@ -36,6 +36,17 @@ class ComposeSettings:
     max_objects: int = 8
     empty_share: float = 0.05
 
+    def __post_init__(self) -> None:
+        # Checked here, before any scene is written: PIL and random fail on these with errors that name nothing.
+        if self.scenes < 1:
+            raise SarclipError(f"--scenes must be at least 1, got {self.scenes}")
+        if self.size < CLUTTER_PATCH:
+            raise SarclipError(f"--scene-size must be at least {CLUTTER_PATCH} px (one clutter patch), got {self.size}")
+        if self.max_objects < 1:
+            raise SarclipError(f"--max-objects must be at least 1, got {self.max_objects}")
+        if not 0 <= self.empty_share <= 1:
+            raise SarclipError(f"--empty-share must be between 0 and 1, got {self.empty_share}")
+
 
 class ChipLibrary:
     """The classification chips by class, read once through sarclip_core.io (8-bit MSTAR magnitudes)."""

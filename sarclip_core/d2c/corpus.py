@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from ..files import atomic_text
 from .boxes import ImageRecord
 from .captions import Captioner
 
@@ -49,7 +49,7 @@ def caption_all(records: Iterable[ImageRecord], captioner: Captioner, per_image:
 
 def write_csv(corpus: Corpus, path: Path) -> None:
     """filepath,caption rows, as open_clip's trainer reads them (--csv-separator ,)."""
-    with _atomic(path) as handle:
+    with atomic_text(path) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["filepath", "caption"])
         for record, captions in corpus.records:
@@ -58,29 +58,10 @@ def write_csv(corpus: Corpus, path: Path) -> None:
 
 def write_jsonl(corpus: Corpus, path: Path) -> None:
     """One JSON object per image: the structured truth and its captions."""
-    with _atomic(path) as handle:
+    with atomic_text(path) as handle:
         for record, captions in corpus.records:
             handle.write(json.dumps({
                 "filepath": record.filepath, "width": record.width, "height": record.height,
                 "boxes": [box.to_dict() for box in record.boxes], "counts": record.counts(),
                 "context": record.context, "captions": captions}) + "\n")
 
-
-class _atomic:
-    """Write to a temporary name beside path and rename on success, so no half-written file is left."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.temporary = path.with_name(f".{path.name}.tmp")
-
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.temporary, "w", encoding="utf-8", newline="")
-        return self.handle
-
-    def __exit__(self, kind, value, traceback) -> None:
-        self.handle.close()
-        if kind is None:
-            os.replace(self.temporary, self.path)
-        else:
-            self.temporary.unlink(missing_ok=True)
