@@ -12,9 +12,14 @@ import pytest
 
 
 def one_error_line(err: str, *words: str) -> str:
-    """The single `error: ...` line of a CLI's stderr (no traceback, nothing else), checked to contain words."""
+    """The single `error: ...` line of a CLI's stderr (no traceback, nothing else), checked to contain words.
+
+    Lines are taken as a terminal shows them: a progress bar redrawn with carriage returns and cleared
+    before the error is not a line of its own.
+    """
     assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.strip()]
+    lines = [line.split("\r")[-1] for line in err.split("\n")]
+    lines = [line for line in lines if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     for word in words:
         assert word in lines[0], (word, lines[0])

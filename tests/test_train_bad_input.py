@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from bad_input_helpers import one_error_line
 from sarclip_core.train.__main__ import main as train_main
 from train_helpers import FAST, cli
 
@@ -109,3 +111,18 @@ def test_overwrite_replaces_an_earlier_checkpoint_whole(images, tmp_path, capsys
     assert train_main(argv + ["--overwrite", "--labels", "tank"]) == 0
     assert json.loads((out / "sarclip.json").read_text(encoding="utf-8"))["labels"] == ["tank"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "overwrite"]  # no .old or staging leftovers
+
+
+def test_a_resume_state_with_missing_keys_is_one_line(images, tmp_path, capsys):
+    """A train_state.pt without its RNG states (foreign or damaged): one line naming it, the file left as it is."""
+    argv = case_argv(tmp_path, images, "resume", [], [])
+    assert train_main(argv) == 0
+    state = tmp_path / "resume" / "logs" / "run" / "checkpoints" / "step_00000001" / "train_state.pt"
+    payload = torch.load(state, weights_only=True)
+    del payload["torch_rng"]
+    torch.save(payload, state)
+    before = state.read_bytes()
+    capsys.readouterr()
+    assert train_main(argv + ["--resume", "latest"]) == 2
+    line = one_error_line(capsys.readouterr().err, str(state), "missing torch_rng")
+    assert "KeyError" not in line and state.read_bytes() == before

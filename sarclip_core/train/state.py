@@ -15,6 +15,7 @@ import torch
 from ..errors import SarclipError
 
 STATE_FILE = "train_state.pt"
+STATE_KEYS = ("step", "optimizer", "scheduler", "extra", "torch_rng", "python_rng")  # what save_state writes
 MODEL_DIR = "model"
 _STEP_DIR = re.compile(r"^step_(\d{8})$")
 
@@ -71,6 +72,17 @@ def load_state(path: Path) -> TrainState:
         payload = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated or foreign file
         raise SarclipError(f"{path / STATE_FILE}: cannot read training state: {error}") from error
+    missing = [key for key in STATE_KEYS if not isinstance(payload, dict) or key not in payload]
+    if missing:
+        raise SarclipError(f"{path / STATE_FILE}: not a complete training state (missing {', '.join(missing)})")
+    try:  # checked before either random generator is touched, so a bad state changes nothing
+        state = TrainState(int(payload["step"]), dict(payload["optimizer"]), dict(payload["scheduler"]),
+                           dict(payload["extra"]))
+        python_rng = (3, tuple(int(v) for v in payload["python_rng"]), None)
+        random.Random().setstate(python_rng)
+        torch.Generator().set_state(payload["torch_rng"])
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise SarclipError(f"{path / STATE_FILE}: invalid training state: {error}") from None
     torch.set_rng_state(payload["torch_rng"])
-    random.setstate((3, tuple(payload["python_rng"]), None))
-    return TrainState(int(payload["step"]), payload["optimizer"], payload["scheduler"], payload["extra"])
+    random.setstate(python_rng)
+    return state
