@@ -43,6 +43,16 @@ def test_bad_overlap(tmp_path, overlap):
         make_grid(info, 64, overlap)
 
 
+@pytest.mark.parametrize("overlap, words", [(1.0, "ambiguous"), (1.5, "not a whole number"),
+                                            (float("nan"), "a fraction of the tile")])
+def test_an_overlap_of_unclear_unit_is_refused_not_taken_as_pixels(tmp_path, overlap, words):
+    """1.0 (the whole tile or one pixel?) and 1.5 (pixels, but half of one) were silently taken as one pixel."""
+    info = describe(write_raster(tmp_path / "s.tif", np.ones((200, 200), np.float32)))
+    with pytest.raises(SarclipError, match=words):
+        make_grid(info, 64, overlap)
+    assert make_grid(info, 64, 1).col_offsets[:2] == (0, 63)  # the int 1 is one pixel, said explicitly
+
+
 def test_scene_smaller_than_tile_is_padded(tmp_path, rng):
     data = rng.random((1, 20, 30)).astype(np.float32) + 1
     info = describe(write_raster(tmp_path / "small.tif", data))

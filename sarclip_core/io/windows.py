@@ -109,10 +109,24 @@ def axis_offsets(start: int, length: int, footprint: int, stride: int) -> tuple[
     return tuple(start + o for o in offsets)
 
 
+def check_overlap(overlap: float | int) -> None:
+    """Refuse an overlap that is neither a fraction of the tile (0 <= f < 1) nor a whole pixel count.
+
+    A float 1.0 (what `--overlap 1` parses to) could mean the whole tile or one pixel: it is refused as
+    ambiguous rather than silently taken as one pixel; the int 1 is one pixel.
+    """
+    unit = "a fraction of the tile in [0, 1) or a whole number of pixels (2 or more)"
+    if isinstance(overlap, bool) or not math.isfinite(overlap) or overlap < 0:
+        raise SarclipError(f"overlap must be {unit}, got {overlap!r}")
+    if isinstance(overlap, float) and overlap == 1:
+        raise SarclipError(f"overlap 1.0 is ambiguous (the whole tile or one pixel): give {unit}")
+    if overlap > 1 and overlap != int(overlap):
+        raise SarclipError(f"overlap {overlap!r} is more than 1, so pixels, but not a whole number: give {unit}")
+
+
 def resolve_overlap(tile: int, overlap: float | int) -> int:
-    """Overlap in tile pixels from a pixel count (int >= 1) or a fraction of the tile (0 <= f < 1)."""
-    if isinstance(overlap, bool) or overlap < 0:
-        raise SarclipError(f"overlap must be a fraction in [0, 1) or a pixel count, got {overlap!r}")
+    """Overlap in tile pixels from a pixel count (whole, >= 1) or a fraction of the tile (0 <= f < 1)."""
+    check_overlap(overlap)
     pixels = round(overlap * tile) if overlap < 1 else int(overlap)
     if pixels >= tile:
         raise SarclipError(f"overlap of {pixels} px leaves no stride for a {tile} px tile")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -13,6 +14,7 @@ from tqdm import tqdm
 from ..cli import run_cli
 from ..errors import SarclipError
 from ..io import MapExtent, PixelBox, describe
+from ..io.windows import check_overlap
 from ..model import load_model
 from .api import classify_labels, count_objects, text_query
 from .prompts import parse_labels, parse_query
@@ -45,7 +47,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
     parser.add_argument("--model", default="default", help="'default', a checkpoint folder, or open_clip NAME[:TAG]")
     parser.add_argument("--tile", type=int, help="window size in pixels (default: the model's input size)")
-    parser.add_argument("--overlap", type=float, default=0.5, help="window overlap: fraction < 1 or pixels")
+    parser.add_argument("--overlap", type=float, default=0.5,
+                        help="window overlap: a fraction of the tile in [0, 1) or a whole number of pixels (2 or more)")
     parser.add_argument("--resolution", type=float, help="ground resolution of window pixels in map units")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--output-factor", type=int, help="source pixels per output pixel (1 = full resolution)")
@@ -58,8 +61,17 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse values that would otherwise be silently replaced or reinterpreted, before the model loads."""
+    if args.cell_size is not None and not (math.isfinite(args.cell_size) and args.cell_size > 0):
+        raise SarclipError(f"--cell-size must be a positive size in map units, got {args.cell_size!r} "
+                           "(leave it out for the default of four windows)")
+    check_overlap(args.overlap)
+
+
 def run(args: argparse.Namespace) -> dict:
     """Run what the arguments ask for; the summary of each step under its name."""
+    check_arguments(args)
     settings = SceneSettings(args.tile, args.overlap, args.resolution, args.batch_size, parse_aoi(args.aoi),
                              args.index_dir, args.output_factor)
     if args.query:
