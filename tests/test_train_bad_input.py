@@ -126,3 +126,12 @@ def test_a_resume_state_with_missing_keys_is_one_line(images, tmp_path, capsys):
     assert train_main(argv + ["--resume", "latest"]) == 2
     line = one_error_line(capsys.readouterr().err, str(state), "missing torch_rng")
     assert "KeyError" not in line and state.read_bytes() == before
+
+
+def test_an_excel_csv_with_a_byte_order_mark_is_read(images, tmp_path, capsys):
+    """Excel's "CSV UTF-8" starts with a byte-order mark; data.split reads it, so training does too."""
+    argv = case_argv(tmp_path, images, "excel", [], [])
+    manifest = Path(argv[argv.index("--train-data") + 1])
+    manifest.write_text("\ufeff" + manifest.read_text(encoding="utf-8"), encoding="utf-8")
+    assert train_main(argv) == 0, capsys.readouterr().err
+    assert "done: 1 steps" in capsys.readouterr().out

@@ -11,6 +11,10 @@ from pathlib import Path
 from ..errors import SarclipError
 from .images import IMAGE_SUFFIXES
 
+# Excel's "CSV UTF-8" starts with a byte-order mark, which plain "utf-8" would make part of the first
+# column's name ('\ufefffilepath'); "utf-8-sig" drops it and reads files without one the same.
+MANIFEST_ENCODING = "utf-8-sig"
+
 
 @dataclass
 class Sample:
@@ -79,7 +83,7 @@ def image_samples(spec: str | os.PathLike) -> list[Sample]:
 
 
 def _csv_rows(path: Path):
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding=MANIFEST_ENCODING) as handle:
         rows = csv.DictReader(handle)
         columns = rows.fieldnames or []
         if not {"filepath", "caption"} <= set(columns):
@@ -89,7 +93,7 @@ def _csv_rows(path: Path):
 
 
 def _jsonl_rows(path: Path):
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding=MANIFEST_ENCODING) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

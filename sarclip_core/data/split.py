@@ -21,6 +21,7 @@ from ..cli import run_cli
 from ..errors import SarclipError
 from ..files import atomic_text, check_output_file, check_writable_place, replace_folder, temporary_name
 from .images import image_folder
+from .manifest import MANIFEST_ENCODING
 
 PARTS = ("train", "val")
 
@@ -88,8 +89,8 @@ def split_manifest(manifest: Path, out: Path, val_share: float, seed: int) -> di
     targets = [out.with_name(f"{out.stem}.{part}{manifest.suffix}") for part in PARTS]
     for target in targets:
         check_output_file(target, "--out")
-    try:  # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which is not part of the header
-        lines = manifest.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    try:
+        lines = manifest.read_text(encoding=MANIFEST_ENCODING).splitlines(keepends=True)
     except (OSError, UnicodeError) as error:
         raise SarclipError(f"{manifest}: cannot read the manifest: {error}") from None
     header = [lines.pop(0)] if suffix == ".csv" and lines else []
