@@ -31,12 +31,11 @@ from .peaks import find_peaks
 from .progress import CancelFn, ProgressFn, Steps
 from .prompts import embed, embed_query, has_background, logit_scale, parse_labels, parse_query
 from .quicklook import write_quicklook
-from .scatterers import is_object_query, snap_to_scatterers
+from .scatterers import BEST_CANDIDATES, Footprint, Scatterer, confirmed, find_scatterers, is_object_query, most_likely
 from .settings import SceneSettings
 
 INDEX_SHARE = 0.9  # of the progress bar, when the index has to be built
 TOP_PEAKS = 20
-SNAP_CELLS = 0.75  # an object query's peak moves to the strongest scatterer within this many cells of it
 
 
 @dataclass
@@ -56,11 +55,14 @@ class Run:
         """Map coordinates of an output pixel's centre (pixel coordinates when there is no CRS)."""
         return rasterio.Affine(*self.grid.transform) * (col + 0.5, row + 0.5)
 
-    def locate(self, peaks: list[tuple[int, int, float]], snap: bool) -> list[tuple[float, float]]:
-        """Map coordinates of output-grid peaks; with `snap`, each on the strongest scatterer within one scene cell."""
-        if not snap:
-            return [self.to_map(r, c) for r, c, _ in peaks]
-        return snap_to_scatterers(self.info, self.grid, peaks, round(SNAP_CELLS * self.peak_radius * self.grid.factor))
+    def scatterers(self, peaks: list[tuple[int, int, float]]) -> list[Scatterer]:
+        """Each output-grid peak on the brightest patch within a scene cell of it, with its contrast (scatterers.py)."""
+        return find_scatterers(self.info, self.grid, peaks, self.peak_radius * self.grid.factor)
+
+    def object_points(self, peaks: list[tuple[int, int, float]]) -> list[tuple[float, float, float]]:
+        """(x, y, value) in map coordinates of the peaks a bright scatterer confirms, each on that scatterer."""
+        merge = Footprint.for_cell(self.peak_radius * self.grid.factor).merge
+        return [(s.x, s.y, v) for (_, _, v), s in confirmed(peaks, self.scatterers(peaks), merge, self.info.pixel_size)]
 
     def output_pixel(self, x: float, y: float) -> tuple[int, int]:
         """(row, col) of the output pixel holding map point (x, y)."""
@@ -176,37 +178,46 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float]], what: 
              snap: bool) -> dict[str, Any]:
     """Write the map of per-cell values (and their default peak threshold) that `values_of` gives for the run.
 
-    The summary's `best` is where the map is highest (even below the threshold) and `peaks` the strongest
-    peaks above it; for object queries (`snap`) both sit on the strongest scatterer within a cell (scatterers.py).
+    The summary's `peaks` are the strongest peaks at or above the threshold and `best` the most likely
+    location even below it: for object queries (`snap`) peaks are those a bright scatterer confirms, placed on
+    it, and `best` is, among the map's strongest peaks, where map and radar return agree most (scatterers.py);
+    for background queries both are the map's own maxima.
     """
     out = check_output(out_path)
     run = _open(scene, model, settings, steps)
     values, default_threshold = values_of(run)
     threshold = default_threshold if peak_threshold is None else float(peak_threshold)
     name = f"{unit}: {what}"
-    peaks, top = _write_maps(run, values[:, None], [name], out, steps.part(INDEX_SHARE, 1.0), threshold)
-    peaks.sort(key=lambda p: -p[2])
+    peaks, candidates = _write_maps(run, values[:, None], [name], out, steps.part(INDEX_SHARE, 1.0), threshold)
     outputs = {"heatmap": str(out)}
     if quicklook:
         outputs["quicklook"] = str(write_quicklook(out, out.with_suffix(".png"), name, unit=unit))
-    strongest = peaks[:TOP_PEAKS]
-    located = run.locate(strongest + ([top] if top else []), snap)
-    found = [dict(zip(("x", "y"), xy), score=round(v, 4)) for xy, (_, _, v) in zip(located, strongest)]
-    best = dict(zip(("x", "y"), located[-1]), score=round(top[2], 4), snapped=snap) if top else None
+    if snap:
+        points = run.object_points(peaks)
+        near = run.scatterers(candidates)
+        pick = most_likely(candidates, near) if candidates else None
+        best_point = (near[pick].x, near[pick].y, candidates[pick][2]) if pick is not None else None
+    else:
+        points = [(*run.to_map(r, c), v) for r, c, v in peaks]
+        best_point = (*run.to_map(*candidates[0][:2]), candidates[0][2]) if candidates else None
+    found = [dict(x=x, y=y, score=round(v, 4)) for x, y, v in points[:TOP_PEAKS]]
+    best = dict(x=best_point[0], y=best_point[1], score=round(best_point[2], 4), snapped=snap) if best_point else None
     where = f"; best {found[0]['score']:.3f} at ({found[0]['x']:.1f}, {found[0]['y']:.1f})" if found else ""
-    message = f"heatmap written; {len(peaks)} peaks at or above {threshold:.3f}{where}"
+    kind = "confirmed peaks" if snap else "peaks"
+    message = f"heatmap written; {len(points)} {kind} at or above {threshold:.3f}{where}"
     return run.summary(outputs, message, query=what, values=unit, peak_threshold=round(threshold, 4),
                        score_range=[round(float(np.nanmin(values)), 4), round(float(np.nanmax(values)), 4)],
-                       peak_count=len(peaks), peaks=found, best=best)
+                       peak_count=len(points), peaks=found, best=best)
 
 
 def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps: Steps,
-                threshold: float) -> tuple[list[tuple[int, int, float]], tuple[int, int, float] | None]:
-    """Blend (cells, bands) values into a float32 GeoTIFF at `out`; band 1's peaks and its highest pixel as
-    output (row, col, value) (None for an all-NaN map)."""
+                threshold: float) -> tuple[list[tuple[int, int, float]], list[tuple[int, int, float]]]:
+    """Blend (cells, bands) values into a float32 GeoTIFF at `out`. Returns band 1's peaks at or above
+    `threshold` and its BEST_CANDIDATES strongest peaks whatever their value, as output (row, col, value),
+    strongest first (both empty for an all-NaN map)."""
     blender = CellBlender(run.index, run.grid, values)
     peaks: list[tuple[int, int, float]] = []
-    top: tuple[int, int, float] | None = None
+    candidates: list[tuple[int, int, float]] = []
     all_chunks = chunks(run.grid)
     with OutputSet() as outputs:
         writer = outputs.add(float_writer(out, run.grid, names))
@@ -216,14 +227,12 @@ def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps
             block = blender.blend(*padded)
             r0, r1, c0, c1 = _inner(chunk, padded)
             writer.add(chunk.source_box(run.grid), block[:, r0:r1, c0:c1])
-            peaks += [(r + padded[0], c + padded[2], v)
-                      for r, c, v in find_peaks(block[0], run.peak_radius, threshold, (r0, r1, c0, c1))]
-            inner = block[0, r0:r1, c0:c1]
-            if np.isfinite(inner).any() and (top is None or np.nanmax(inner) > top[2]):
-                r, c = np.unravel_index(int(np.nanargmax(inner)), inner.shape)
-                top = (chunk.row0 + int(r), chunk.col0 + int(c), float(inner[r, c]))
+            local = [(r + padded[0], c + padded[2], v)
+                     for r, c, v in find_peaks(block[0], run.peak_radius, -np.inf, (r0, r1, c0, c1))]
+            peaks += [p for p in local if p[2] >= threshold]
+            candidates = sorted(candidates + local, key=lambda p: -p[2])[:BEST_CANDIDATES]
         steps.report(1.0)
-    return peaks, top
+    return sorted(peaks, key=lambda p: -p[2]), candidates
 
 
 def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path: str | os.PathLike,
@@ -294,8 +303,9 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
     scene cell is one object. Peaks are used rather than SARCount-style count prompts per window because
     windows overlap: a per-window count cannot say which of two windows owns an object on their seam,
     while a peak of the map is one point in exactly
-    one count cell, so nothing is counted twice (chunk borders included, see peaks.py). It also gives
-    the point layer ('peaks', in out_points_path or in out_path). Limit: objects in neighbouring scene
+    one count cell, so nothing is counted twice (chunk borders included, see peaks.py). A peak counts only
+    when a bright scatterer near it stands out of its clutter, and is placed on it (scatterers.py). It also
+    gives the point layer ('peaks', in out_points_path or in out_path). Limit: objects in neighbouring scene
     cells (closer than about two cells) merge into one peak.
     """
     names = parse_labels(labels)
@@ -327,8 +337,7 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
                                                       _inner(chunk, padded))]
     query_steps.check()
     points = [Point(x, y, name, v, *run.output_pixel(x, y))
-              for name, peaks in found.items()
-              for (x, y), (_, _, v) in zip(run.locate(peaks, is_object_query([name])), peaks)]
+              for name, peaks in found.items() for x, y, v in run.object_points(peaks)]
     with OutputSet() as outputs:
         grid_file = outputs.add(StagedFile(out))
         write_cells(grid_file.tmp, cells, counted, points)
@@ -342,5 +351,5 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
     message = "counts written; " + ", ".join(f"{n} {name}" for name, n in totals.items()) + \
               f" in {cells.rows * cells.cols} cells of {cell_size:g}"
     return run.summary(outputs_written, message, labels=counted, count_fields=dict(zip(counted, field_names(counted))),
-                       totals=totals, cells=cells.rows * cells.cols, method="peaks of per-label probability maps",
+                       totals=totals, cells=cells.rows * cells.cols, method="peaks of per-label probability maps, confirmed by a bright scatterer",
                        min_score=thresholds, backgrounds=background_names)
