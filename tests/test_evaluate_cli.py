@@ -70,7 +70,7 @@ def test_json_config_paths_and_model_are_relative_to_the_file(checkpoint_dir, tr
     (lambda d: ["zeroshot", "--data", str(d / "hollow")], "hollow/T72: class folder has no images"),
     (lambda d: ["zeroshot", "--data", str(d / "missing")], "image folder not found"),
     (lambda d: ["retrieval", "--data", str(d / "bad.csv")], "needs a header with 'filepath' and 'caption'"),
-    (lambda d: ["counting", "--format", "jsonl", "--data", str(d / "bad.jsonl")], "line 2: not valid JSON"),
+    (lambda d: ["counting", "--format", "jsonl", "--data", str(d / "bad.jsonl")], "line 2: not JSON"),
     (lambda d: ["all", "--config", str(d / "typo.yaml")], "task zeroshot has no option shot"),
     (lambda d: ["all", "--config", str(d / "empty.yaml")], "needs a non-empty 'tasks' list"),
 ])
@@ -93,3 +93,16 @@ def test_a_model_that_does_not_load_is_one_line_without_traceback(train_folder):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: unknown model 'no-such-model'")
     assert "Traceback" not in done.stderr
+
+
+def test_excel_csv_and_jsonl_with_a_byte_order_mark_are_read(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark: evaluation reads it as training and data.split do."""
+    from sarclip_core.data.manifest import read_jsonl
+    from sarclip_core.evaluate.manifests import read_caption_pairs
+    from test_evaluate_helpers import write_png
+
+    image = write_png(tmp_path / "a.png")
+    (tmp_path / "c.csv").write_text("\ufefffilepath,caption\na.png,a ship\n", encoding="utf-8")
+    (tmp_path / "r.jsonl").write_text('\ufeff{"filepath": "a.png", "captions": ["a ship"]}\n', encoding="utf-8")
+    assert read_caption_pairs(tmp_path / "c.csv") == [(image, "a ship")]
+    assert [record["filepath"] for _, record in read_jsonl(tmp_path / "r.jsonl")] == ["a.png"]

@@ -111,4 +111,4 @@ def test_malformed_dense_records_do_not_pass_silently(tmp_path, bad, capsys):
     assert main(["--stage", "clip", "--train-data", str(path), "--dense-weight", "1", "--batch-size", "1",
                  "--max-steps", "1", "--logs", str(tmp_path / "logs")]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith("error: ") and ("a box needs 'label' and 'bbox'" in last or "needs 'filepath'" in last)
+    assert last.startswith("error: ") and ("a box needs 'label' and 'bbox'" in last or "needs a 'filepath'" in last)

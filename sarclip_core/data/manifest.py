@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import SarclipError
 from .images import IMAGE_SUFFIXES
@@ -92,22 +93,37 @@ def _csv_rows(path: Path):
             yield f"row {number}", row.get("filepath") or "", [row.get("caption") or ""], row.get("label"), {}
 
 
-def _jsonl_rows(path: Path):
+def parse_record(line: str, path: Path, number: int) -> dict:
+    """One JSONL line as a record (a JSON object with a 'filepath' string); anything else is one clear error."""
+    try:
+        record = json.loads(line)
+    except ValueError as error:
+        raise ManifestError(f"{path}:line {number}: not JSON: {error}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("filepath"), str):
+        raise ManifestError(f"{path}:line {number}: a record needs a 'filepath' string")
+    return record
+
+
+def read_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """(line number, record) for every non-empty line of a D2C-style JSONL file (a byte-order mark is fine)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: records file not found")
     with open(path, encoding=MANIFEST_ENCODING) as handle:
         for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as error:
-                raise ManifestError(f"{path}:line {number}: not JSON: {error}") from error
-            if not isinstance(record, dict) or "filepath" not in record or "captions" not in record:
-                raise ManifestError(f"{path}:line {number}: a record needs 'filepath' and 'captions'")
-            captions = record["captions"] if isinstance(record["captions"], list) else [record["captions"]]
-            counts = record.get("counts") or {}
-            key = ",".join(f"{k}:{v}" for k, v in sorted(counts.items())) if isinstance(counts, dict) else None
-            truth = {"boxes": record.get("boxes") or [], "context": record.get("context") or {}, "manifest": str(path)}
-            yield f"line {number}", str(record["filepath"]), [str(c) for c in captions], key, truth
+            if line.strip():
+                yield number, parse_record(line, path, number)
+
+
+def _jsonl_rows(path: Path):
+    for number, record in read_jsonl(path):
+        if "captions" not in record:
+            raise ManifestError(f"{path}:line {number}: a record needs 'filepath' and 'captions'")
+        captions = record["captions"] if isinstance(record["captions"], list) else [record["captions"]]
+        counts = record.get("counts") or {}
+        key = ",".join(f"{k}:{v}" for k, v in sorted(counts.items())) if isinstance(counts, dict) else None
+        truth = {"boxes": record.get("boxes") or [], "context": record.get("context") or {}, "manifest": str(path)}
+        yield f"line {number}", record["filepath"], [str(c) for c in captions], key, truth
 
 
 def _problem(filepath: str, captions: list[str], image: Path) -> str | None:

@@ -10,7 +10,6 @@ a DIR that holds anything but an earlier split is refused.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import sys
@@ -21,7 +20,7 @@ from ..cli import run_cli
 from ..errors import SarclipError
 from ..files import atomic_text, check_output_file, check_writable_place, replace_folder, temporary_name
 from .images import image_folder
-from .manifest import MANIFEST_ENCODING
+from .manifest import MANIFEST_ENCODING, parse_record
 
 PARTS = ("train", "val")
 
@@ -111,13 +110,7 @@ def _image_of(line: str, suffix: str, manifest: Path, number: int) -> str:
     """The image a manifest line is about (its rows are kept together); a JSONL line must be a record with one."""
     if suffix == ".csv":
         return line.split(",", 1)[0]
-    try:
-        record = json.loads(line)
-    except ValueError as error:
-        raise SarclipError(f"{manifest}:line {number}: not JSON: {error}") from None
-    if not isinstance(record, dict) or not isinstance(record.get("filepath"), str):
-        raise SarclipError(f"{manifest}:line {number}: a record needs a 'filepath' string")
-    return record["filepath"]
+    return parse_record(line, manifest, number)["filepath"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from ..d2c.validate import Problems, parse_classes
 from ..d2c.vocabulary import Vocabulary
 from ..data.manifest import resolve_image
 from ..errors import SarclipError
-from .manifests import read_jsonl
+from ..data.manifest import read_jsonl
 
 FORMATS = ("jsonl", *READERS)
 

@@ -25,7 +25,7 @@ from ..io.raster import NoCrsWarning
 from ..scene.prompts import parse_labels
 from .classical import otsu_threshold, read_values
 from .embeddings import Embedder
-from .manifests import read_jsonl
+from ..data.manifest import read_jsonl
 from .metrics import iou_per_class
 from .results import TaskResult
 from .scene_runs import SceneRunner
