@@ -10,6 +10,7 @@ import rasterio
 from osgeo import ogr
 from rasterio.transform import Affine
 
+from sarclip_core.errors import SarclipError
 from sarclip_core.model import DEFAULT_CHECKPOINT, load_model
 from sarclip_core.scene import SceneSettings, classify_labels, count_objects, image_query, text_query
 
@@ -48,6 +49,33 @@ def test_pointing_game_with_a_query_known_to_match(tmp_path, oracle):
     for c, r in TARGETS:
         near[int((r - 40) / factor):int((r + 52) / factor), int((c - 40) / factor):int((c + 52) / factor)] = True
     assert np.nanmean(heat[~near]) < np.nanmean(heat[near]) - 0.2  # clutter-only areas score low
+
+
+def test_an_example_picked_on_the_scene_finds_the_other_targets(tmp_path, oracle):
+    scene = speckle_scene(tmp_path / "scene.tif", TARGETS, size=640)
+    settings = SceneSettings(overlap=0.75, index_dir=tmp_path / "index")
+    with rasterio.open(scene) as ds:
+        transform = ds.transform
+    picked = transform * (TARGETS[0][0] + 6, TARGETS[0][1] + 6)  # the centre of the first target, map coordinates
+    result = image_query(scene, [], tmp_path / "heat.tif", oracle, settings, example_points=[picked])
+    assert result["best"]["snapped"] and result["query"] == "1 example point(s)"
+    found = [_pixel(transform, p["x"], p["y"]) for p in result["peaks"]]
+    for c, r in TARGETS:  # every target, the picked one included, is a confirmed peak on the target itself
+        assert any(c <= col <= c + 12 and r <= row <= r + 12 for col, row in found), (c, r, found)
+    clutter = transform * (40, 600)
+    plain = image_query(scene, [], tmp_path / "plain.tif", oracle, settings, example_points=[clutter])
+    assert not plain["best"]["snapped"]  # an example of plain clutter is no target: its peaks are not snapped
+
+
+def test_an_example_point_off_the_scene_is_one_clear_error(tmp_path, oracle):
+    scene = speckle_scene(tmp_path / "scene.tif", TARGETS, size=640)
+    with rasterio.open(scene) as ds:
+        off = ds.transform * (-500, 10)
+    with pytest.raises(SarclipError, match=r"example point .* outside the scene's indexed area"):
+        image_query(scene, [], tmp_path / "h.tif", oracle, SceneSettings(index_dir=tmp_path / "i"), example_points=[off])
+    with pytest.raises(SarclipError, match="no example given"):
+        image_query(scene, [], tmp_path / "h.tif", oracle)
+    assert not (tmp_path / "h.tif").exists()
 
 
 @pytest.mark.skipif(not DEFAULT_CHECKPOINT.is_dir(), reason="the default model is not built yet (make model)")

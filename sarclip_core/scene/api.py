@@ -12,7 +12,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import rasterio
@@ -31,7 +31,8 @@ from .peaks import find_peaks
 from .progress import CancelFn, ProgressFn, Steps
 from .prompts import embed, embed_query, has_background, logit_scale, parse_labels, parse_query
 from .quicklook import write_quicklook
-from .scatterers import BEST_CANDIDATES, Footprint, Scatterer, confirmed, find_scatterers, is_object_query, most_likely
+from .scatterers import (BEST_CANDIDATES, MIN_CONTRAST, Footprint, Scatterer, confirmed, find_scatterers,
+                         is_object_query, most_likely)
 from .settings import SceneSettings
 
 INDEX_SHARE = 0.9  # of the progress bar, when the index has to be built
@@ -140,43 +141,77 @@ def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike
     """
     phrases = parse_query(query)
 
-    def probability(run: Run) -> tuple[np.ndarray, float]:
+    def probability(run: Run) -> tuple[np.ndarray, float, bool]:
         query_scores, background_scores = run.scores(embed_query(run.checkpoint, query), backgrounds_for(phrases))
         calibration = run.calibration
         return (query_probability(query_scores[:, 0], background_scores, calibration.temperature, calibration.bias),
-                calibration.threshold_for(phrases))
+                calibration.threshold_for(phrases), is_object_query(phrases))
 
     return _heatmap(scene, probability, query, "probability", out_path, model, settings,
-                    Steps(progress, is_cancelled), peak_threshold, quicklook, snap=is_object_query(phrases))
+                    Steps(progress, is_cancelled), peak_threshold, quicklook)
 
 
-def image_query(scene: str | os.PathLike, examples: list[str | os.PathLike], out_path: str | os.PathLike,
+def image_query(scene: str | os.PathLike, examples: Sequence[str | os.PathLike], out_path: str | os.PathLike,
                 model: str | os.PathLike | Checkpoint = "default", settings: SceneSettings = SceneSettings(),
                 progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None, *,
-                peak_threshold: float | None = None, quicklook: bool = True) -> dict[str, Any]:
-    """Heatmap of cosine similarity between each scene cell and example image chips ("more like these").
+                example_points: Sequence[tuple[float, float]] = (), peak_threshold: float | None = None,
+                quicklook: bool = True) -> dict[str, Any]:
+    """Heatmap of cosine similarity between each scene cell and examples ("more like this one").
 
-    The chips' pooled embeddings are averaged and compared with the cells. Image-to-image cosines have
-    no calibration, so peaks default to a scene-relative cut: half-way between the median and the best cell.
+    Examples are image chips (their pooled embeddings) and/or points on the scene itself, in its map
+    coordinates (the embedding of the scene cell under each point, read from the index: picking an example
+    on the map costs no encoding). All example embeddings are averaged and compared with every cell.
+    Image-to-image cosines have no calibration, so peaks default to a scene-relative cut: half-way between
+    the median and the best cell. Peaks are confirmed by a bright scatterer (scatterers.py) when the
+    examples are targets: always for chips, and for points when each point is itself a bright scatterer,
+    so an example of open water or fields finds water or fields.
     """
-    if not examples:
-        raise SarclipError("no example images given")
+    if not examples and not example_points:
+        raise SarclipError("no example given: give example images or example points on the scene")
 
-    def similarity(run: Run) -> tuple[np.ndarray, float]:
-        chips = [read_chip(path, run.checkpoint.normalisation, run.checkpoint.channels) for path in examples]
-        mean = encode_chips(run.checkpoint.reader, chips).float().mean(dim=0).cpu().numpy()
+    def similarity(run: Run) -> tuple[np.ndarray, float, bool]:
+        vectors, targets = [], True
+        if examples:
+            chips = [read_chip(path, run.checkpoint.normalisation, run.checkpoint.channels) for path in examples]
+            vectors.append(encode_chips(run.checkpoint.reader, chips).float().cpu().numpy())
+        if example_points:
+            vectors.append(_cell_embeddings(run, example_points))
+            targets = all(s.contrast >= MIN_CONTRAST for s in run.scatterers(
+                [(*run.output_pixel(x, y), 1.0) for x, y in example_points]))
+        mean = np.concatenate(vectors).mean(axis=0)
         scores = run.scores((mean / max(float(np.linalg.norm(mean)), 1e-12))[None].astype(np.float32), [])[0][:, 0]
         typical, best = float(np.nanmedian(scores)), float(np.nanmax(scores))
-        return scores, (typical + best) / 2 if best - typical > 1e-6 else float("inf")  # a flat map has no peaks
+        cut = (typical + best) / 2 if best - typical > 1e-6 else float("inf")  # a flat map has no peaks
+        return scores, cut, targets
 
-    return _heatmap(scene, similarity, f"{len(examples)} example image(s)", "cosine similarity", out_path, model,
-                    settings, Steps(progress, is_cancelled), peak_threshold, quicklook, snap=True)
+    what = ", ".join(part for part in (f"{len(examples)} example image(s)" if examples else "",
+                                       f"{len(example_points)} example point(s)" if example_points else "") if part)
+    return _heatmap(scene, similarity, what, "cosine similarity", out_path, model, settings,
+                    Steps(progress, is_cancelled), peak_threshold, quicklook)
 
 
-def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float]], what: str, unit: str, out_path, model,
-             settings: SceneSettings, steps: Steps, peak_threshold: float | None, quicklook: bool,
-             snap: bool) -> dict[str, Any]:
-    """Write the map of per-cell values (and their default peak threshold) that `values_of` gives for the run.
+def _cell_embeddings(run: Run, points: Sequence[tuple[float, float]]) -> np.ndarray:
+    """(P, D) index embeddings of the scene cells under map points; a point off the indexed area or on no data
+    is an error naming it."""
+    cells, inverse = run.index.cells, ~run.info.affine
+    vectors = []
+    for x, y in points:
+        col, row = inverse * (x, y)
+        r, c = int(cells.row_of(row)), int(cells.col_of(col))
+        vector = run.index.embeddings[r * cells.cols + c] if 0 <= r < cells.rows and 0 <= c < cells.cols else None
+        if vector is None or not np.isfinite(vector).all():
+            where = "outside the scene's indexed area" if vector is None else "on no data"
+            raise SarclipError(f"{run.info.path}: example point ({x:g}, {y:g}) lies {where} "
+                               "(points are in the scene's map coordinates)")
+        vectors.append(np.asarray(vector, dtype=np.float32))
+    return np.stack(vectors)
+
+
+def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], what: str, unit: str, out_path,
+             model, settings: SceneSettings, steps: Steps, peak_threshold: float | None,
+             quicklook: bool) -> dict[str, Any]:
+    """Write the map of per-cell values that `values_of` gives for the run, with their default peak threshold
+    and whether the query is about targets (`snap`: peaks confirmed by, and placed on, bright scatterers).
 
     The summary's `peaks` are the strongest peaks at or above the threshold and `best` the most likely
     location even below it: for object queries (`snap`) peaks are those a bright scatterer confirms, placed on
@@ -185,7 +220,7 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float]], what: 
     """
     out = check_output(out_path)
     run = _open(scene, model, settings, steps)
-    values, default_threshold = values_of(run)
+    values, default_threshold, snap = values_of(run)
     threshold = default_threshold if peak_threshold is None else float(peak_threshold)
     name = f"{unit}: {what}"
     peaks, candidates = _write_maps(run, values[:, None], [name], out, steps.part(INDEX_SHARE, 1.0), threshold)
