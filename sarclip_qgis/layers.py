@@ -3,7 +3,8 @@
 The QML files carry the look (colour ramps, palette, opacity, classification method); the code only
 fits them to the data: the palette's names to the label set, the graduated classes to the count field.
 Heatmaps and confidence keep the QML's fixed 0-1 ramp: they are calibrated probabilities, and a
-stretch to their own range would paint a hot spot on a scene where the query is absent. Call on the
+stretch to their own range would paint a hot spot on a scene where the query is absent. Similarity
+heatmaps (query by example) have no calibrated scale: their ramp and legend span the data's range. Call on the
 main thread only.
 """
 
@@ -11,19 +12,39 @@ from __future__ import annotations
 
 from qgis.core import (
     QgsGraduatedSymbolRenderer, QgsMapLayer, QgsPalettedRasterRenderer, QgsProcessingLayerPostProcessorInterface,
-    QgsProject, QgsRasterLayer, QgsRendererRange, QgsSymbol, QgsVectorLayer,
+    QgsProject, QgsRasterBandStats, QgsRasterLayer, QgsRendererRange, QgsSingleBandPseudoColorRenderer, QgsSymbol,
+    QgsVectorLayer,
 )
 
 from . import paths
 
-KINDS = ("heatmap", "confidence", "labels", "counts", "points")
+KINDS = ("heatmap", "similarity", "confidence", "labels", "counts", "points")
+QML_OF = {"similarity": "heatmap"}  # kinds drawn with another kind's QML, then fitted to the data
 HIDDEN_KINDS = ("confidence",)  # loaded but switched off: the label map is what an analyst looks at first
 
 
 def _load_qml(layer: QgsMapLayer, kind: str) -> None:
-    message, ok = layer.loadNamedStyle(paths.style(kind))
+    path = paths.style(QML_OF.get(kind, kind))
+    message, ok = layer.loadNamedStyle(path)
     if not ok:
-        raise RuntimeError(f"{paths.style(kind)}: {message}")
+        raise RuntimeError(f"{path}: {message}")
+
+
+def _stretch_to_data(layer: QgsRasterLayer) -> None:
+    """Spread the colour ramp over the band's own minimum..maximum and rebuild the legend from it: a similarity
+    has no fixed scale (unlike a calibrated probability), and the legend must say what the colours mean."""
+    renderer = layer.renderer()
+    if not isinstance(renderer, QgsSingleBandPseudoColorRenderer):
+        return
+    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
+    if not stats.maximumValue > stats.minimumValue:
+        return
+    shader = renderer.shader().rasterShaderFunction()
+    renderer.setClassificationMin(stats.minimumValue)
+    renderer.setClassificationMax(stats.maximumValue)
+    shader.setMinimumValue(stats.minimumValue)
+    shader.setMaximumValue(stats.maximumValue)
+    shader.classifyColorRamp(band=1, input=layer.dataProvider())
 
 
 def _name_labels(layer: QgsRasterLayer, labels: list[str]) -> None:
@@ -83,6 +104,8 @@ def apply_style(layer: QgsMapLayer, kind: str, labels: list[str] | None = None) 
         _name_labels(layer, labels)
     elif kind == "counts":
         _graduate_counts(layer, labels)
+    elif kind == "similarity":
+        _stretch_to_data(layer)
     layer.triggerRepaint()
 
 
@@ -111,7 +134,7 @@ def attach_style(kind: str, labels: list[str] | None = None) -> QgsProcessingLay
     return processor
 
 
-KIND_TITLES = {"heatmap": "heatmap", "labels": "label map", "confidence": "confidence", "counts": "counts",
+KIND_TITLES = {"heatmap": "heatmap", "similarity": "similar to", "labels": "label map", "confidence": "confidence", "counts": "counts",
                "points": "peaks"}
 
 

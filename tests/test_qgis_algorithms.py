@@ -174,3 +174,73 @@ def test_toolbox_runs_load_named_styled_layers(sarclip_provider, random_model, s
     counts = loaded["counts: ship — scene_db"].renderer()
     assert isinstance(counts, qgis_core.QgsGraduatedSymbolRenderer) and counts.classAttribute() == "total"
     assert loaded["peaks: ship — scene_db"].geometryType() == qgis_core.QgsWkbTypes.PointGeometry
+
+
+def _ship_point(scene, row: int = 43, col: int = 66) -> tuple[float, float]:
+    """Map coordinates of a pixel of the small scene (its first ship by default)."""
+    with rasterio.open(scene) as ds:
+        return ds.transform * (col + 0.5, row + 0.5)
+
+
+def test_example_query_from_a_point_a_point_layer_in_another_crs_and_an_image(run, small_scene, tmp_path):
+    x, y = _ship_point(small_scene)
+    out = tmp_path / "similar.tif"
+    result = run("example_query", EXAMPLE_POINT=f"{x},{y} [EPSG:32631]", OUTPUT=str(out))
+    assert result["MESSAGE"].startswith("heatmap written; ") and result["OUTPUT"] == str(out)
+    assert_on_scene_grid(out, small_scene)
+    with rasterio.open(out) as ds:
+        similarity = ds.read(1)
+    with rasterio.open(small_scene) as ds:
+        row, col = ds.index(x, y)
+    factor = similarity.shape[1] / 300
+    assert similarity[int(row * factor), int(col * factor)] == pytest.approx(np.nanmax(similarity), abs=0.02)
+    # the same ship as a point layer in WGS 84: transformed to the scene's CRS, the same map
+    layer = qgis_core.QgsVectorLayer("Point?crs=EPSG:4326", "examples", "memory")
+    wgs84 = qgis_core.QgsCoordinateTransform(qgis_core.QgsCoordinateReferenceSystem("EPSG:32631"),
+                                             qgis_core.QgsCoordinateReferenceSystem("EPSG:4326"),
+                                             qgis_core.QgsProject.instance()).transform(x, y)
+    feature = qgis_core.QgsFeature()
+    feature.setGeometry(qgis_core.QgsGeometry.fromPointXY(wgs84))
+    layer.dataProvider().addFeatures([feature])
+    again = tmp_path / "again.tif"
+    run("example_query", EXAMPLE_POINTS=layer, OUTPUT=str(again))
+    with rasterio.open(again) as ds:
+        assert np.allclose(ds.read(1), similarity, equal_nan=True, atol=1e-6)
+    images = tmp_path / "chip.tif"
+    with rasterio.open(small_scene) as ds:
+        chip = ds.read(1, window=rasterio.windows.Window(0, 130, 128, 128))
+    from conftest import write_raster
+    write_raster(images, chip)
+    run("example_query", EXAMPLE_IMAGES=[str(images)], OUTPUT=str(tmp_path / "by_image.tif"))
+    assert (tmp_path / "by_image.tif").exists()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({}, "no example given"),
+    ({"EXAMPLE_POINT": "0,0 [EPSG:32631]"}, "outside the scene's indexed area"),
+])
+def test_bad_example_query_input_is_one_clear_message(run, tmp_path, overrides, message):
+    with pytest.raises(qgis_core.QgsProcessingException, match=message):
+        run("example_query", OUTPUT=str(tmp_path / "s.tif"), **overrides)
+    assert not (tmp_path / "s.tif").exists()
+
+
+def test_a_similarity_map_loads_with_a_legend_over_its_own_range(sarclip_provider, random_model, small_scene, tmp_path,
+                                                                  qgis_new_project):
+    """Similarities have no calibrated 0-1 scale: colours and legend both span the data's minimum..maximum."""
+    import processing
+
+    x, y = _ship_point(small_scene)
+    processing.runAndLoadResults("sarclip:example_query", {
+        "INPUT": str(small_scene), "MODEL": str(random_model), "BATCH": 8, "INDEX_FOLDER": str(tmp_path / "index"),
+        "EXAMPLE_POINT": f"{x},{y} [EPSG:32631]", "OUTPUT": str(tmp_path / "s.tif")})
+    layer, = [lyr for lyr in qgis_new_project.mapLayers().values()
+              if lyr.name() == "similar to: 1 example point(s) — scene_db"]
+    renderer = layer.renderer()
+    with rasterio.open(tmp_path / "s.tif") as ds:
+        values = ds.read(1)
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    assert renderer.classificationMin() == pytest.approx(low, abs=1e-4)
+    assert renderer.classificationMax() == pytest.approx(high, abs=1e-4)
+    items = renderer.shader().rasterShaderFunction().colorRampItemList()
+    assert items[0].value == pytest.approx(low, abs=1e-4) and items[-1].value == pytest.approx(high, abs=1e-4)

@@ -74,11 +74,11 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
             self.addParameter(parameter)
         self.addOutput(QgsProcessingOutputString(self.MESSAGE, "Result message"))
 
-    def add_peak_threshold(self) -> None:
-        """The optional PEAK_THRESHOLD: the probability (0-1) a peak must reach; empty = the model's calibrated one."""
-        parameter = QgsProcessingParameterNumber(
-            self.PEAK_THRESHOLD, "Peak threshold (probability 0-1, empty = the model's calibrated threshold)",
-            QgsProcessingParameterNumber.Double, None, True, 0.0, 1.0)
+    def add_peak_threshold(self, meaning: str = "probability 0-1, empty = the model's calibrated threshold",
+                           minimum: float = 0.0) -> None:
+        """The optional, advanced PEAK_THRESHOLD: the value a peak must reach; empty = the engine's default."""
+        parameter = QgsProcessingParameterNumber(self.PEAK_THRESHOLD, f"Peak threshold ({meaning})",
+                                                 QgsProcessingParameterNumber.Double, None, True, minimum, 1.0)
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(parameter)
 
@@ -96,8 +96,7 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
         if layer.providerType() != "gdal":
             raise QgsProcessingException(
                 f"{layer.name()}: SARCLIP reads raster files (GDAL), not '{layer.providerType()}' layers")
-        path = QgsProviderRegistry.instance().decodeUri("gdal", layer.source()).get("path") or layer.source()
-        return layer, path
+        return layer, layer_file(layer)
 
     def model_spec(self, parameters: dict, context: QgsProcessingContext) -> str:
         return self.parameterAsString(parameters, self.MODEL, context).strip() or "default"
@@ -150,3 +149,7 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
             details.name = name
             details.setPostProcessor(attach_style(kind, labels))
 
+
+def layer_file(layer: QgsRasterLayer) -> str:
+    """The file behind a GDAL raster layer (its URI reduced to the path)."""
+    return QgsProviderRegistry.instance().decodeUri("gdal", layer.source()).get("path") or layer.source()

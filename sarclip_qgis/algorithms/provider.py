@@ -9,9 +9,10 @@ from .. import paths
 from .build_index import BuildIndex
 from .classify_labels import ClassifyLabels
 from .count_objects import CountObjects
+from .example_query import ExampleQuery
 from .text_query import TextQuery
 
-ALGORITHMS = (TextQuery, ClassifyLabels, CountObjects, BuildIndex)
+ALGORITHMS = (TextQuery, ExampleQuery, ClassifyLabels, CountObjects, BuildIndex)
 
 
 class SarclipProvider(QgsProcessingProvider):

@@ -1,0 +1,80 @@
+"""sarclip:example_query — "find more like this": a similarity heatmap from examples on the scene or example images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import (
+    QgsCoordinateTransform, QgsProcessing, QgsProcessingContext, QgsProcessingException,
+    QgsProcessingParameterFeatureSource, QgsProcessingParameterMultipleLayers, QgsProcessingParameterPoint,
+    QgsProcessingParameterRasterDestination, QgsRasterLayer,
+)
+
+from ..layers import result_name
+from .base import SarclipAlgorithm, layer_file
+
+
+class ExampleQuery(SarclipAlgorithm):
+    EXAMPLE_POINT, EXAMPLE_POINTS, EXAMPLE_IMAGES, OUTPUT = "EXAMPLE_POINT", "EXAMPLE_POINTS", "EXAMPLE_IMAGES", "OUTPUT"
+    HELP = ("<p>Query by example: give one or more examples of what you look for, and get a heatmap of how "
+            "similar every cell of the scene is to them (cosine similarity of the model's embeddings). Examples "
+            "are a point on the scene (clicked on the map), a point layer (every point is an example), and/or "
+            "example image chips (e.g. a ship cut from another scene); they are averaged. A point's example is the "
+            "scene cell under it, read from the scene index, so picking on the map needs no extra encoding. "
+            "When the examples are bright targets (a ship, a vehicle), the peaks listed are those a bright "
+            "scatterer confirms; for an example of water or fields they are the map's own maxima. Similarities "
+            "are not calibrated: peaks default to half-way between the scene's median and its best cell.</p>")
+
+    def name(self) -> str:
+        return "example_query"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "Find similar (query by example)"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add_input()
+        self.addParameter(QgsProcessingParameterPoint(self.EXAMPLE_POINT, "Example point on the scene", optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.EXAMPLE_POINTS, "Example points (every point of the layer)", [QgsProcessing.TypeVectorPoint],
+            optional=True))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.EXAMPLE_IMAGES, "Example images (chips of what to find)", QgsProcessing.TypeRaster, optional=True))
+        self.add_common_parameters()
+        self.add_peak_threshold("cosine similarity, empty = half-way between the scene's median and best cell", -1.0)
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Similarity heatmap"))
+
+    def example_points(self, parameters: dict, context: QgsProcessingContext,
+                       layer: QgsRasterLayer) -> list[tuple[float, float]]:
+        """Every example point, in the scene's CRS (as given, for a scene without CRS: QGIS's pixel frame)."""
+        points = []
+        if parameters.get(self.EXAMPLE_POINT) not in (None, ""):
+            crs = layer.crs() if layer.crs().isValid() else None
+            point = self.parameterAsPoint(parameters, self.EXAMPLE_POINT, context, crs) if crs else \
+                self.parameterAsPoint(parameters, self.EXAMPLE_POINT, context)
+            points.append((point.x(), point.y()))
+        source = self.parameterAsSource(parameters, self.EXAMPLE_POINTS, context)
+        if source is not None:
+            transform = QgsCoordinateTransform(source.sourceCrs(), layer.crs(), context.transformContext()) \
+                if source.sourceCrs().isValid() and layer.crs().isValid() else None
+            for feature in source.getFeatures():
+                geometry = feature.geometry()
+                if geometry.isEmpty():
+                    continue
+                if transform is not None:
+                    geometry.transform(transform)
+                points += [(vertex.x(), vertex.y()) for vertex in geometry.vertices()]
+        return points
+
+    def run_engine(self, engine, scene, parameters, context, settings, progress, is_cancelled):
+        layer, _ = self.scene_path(parameters, context)
+        points = self.example_points(parameters, context, layer)
+        images = [layer_file(item) for item in self.parameterAsLayerList(parameters, self.EXAMPLE_IMAGES, context)]
+        if not points and not images:
+            raise QgsProcessingException("no example given: pick a point on the scene, give a point layer, "
+                                         "or give example images")
+        out = self.output_path(parameters, self.OUTPUT, context, ".tif")
+        result = engine.image_query(scene, images, out, model=self.model_spec(parameters, context), settings=settings,
+                                    progress=progress, is_cancelled=is_cancelled, quicklook=False,
+                                    example_points=points, peak_threshold=self.peak_threshold(parameters, context))
+        self.style_on_load(context, out, "similarity", result_name("similarity", result["query"], Path(scene).stem))
+        return {self.OUTPUT: out, self.MESSAGE: result["message"]}
