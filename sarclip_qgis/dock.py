@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qgis.core import QgsMapLayerProxyModel, QgsReferencedRectangle
-from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsExtentWidget, QgsFileWidget, QgsMapLayerComboBox
+from qgis.core import QgsMapLayerProxyModel, QgsReferencedPointXY, QgsReferencedRectangle
+from qgis.gui import (
+    QgsCollapsibleGroupBox, QgsDockWidget, QgsExtentWidget, QgsFileWidget, QgsMapLayerComboBox, QgsMapToolEmitPoint,
+)
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
@@ -18,12 +20,17 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import deps, dock_settings, paths
+from .algorithms.base import SarclipAlgorithm as Common
+from .algorithms.classify_labels import ClassifyLabels
+from .algorithms.count_objects import CountObjects
+from .algorithms.example_query import ExampleQuery
+from .algorithms.text_query import TextQuery
 from .layers import add_results, result_name
 from .runner import AlgorithmRun
 
-# task name -> algorithm id; the order is the task combo box's
+# task name -> algorithm id; the order is the task combo box's (saved as an index: new tasks go last)
 TASKS = {"Text query → heatmap": "text_query", "Label set → label map": "classify_labels",
-         "Count objects → grid": "count_objects"}
+         "Count objects → grid": "count_objects", "Example on the map → similar places": "example_query"}
 NON_FILE_PROVIDERS = ["wms", "wcs", "arcgismapserver", "postgresraster", "virtualraster", "mdal", "xyzvectortiles"]
 
 
@@ -89,12 +96,55 @@ class SarclipDock(QgsDockWidget):
         self.model_widget.lineEdit().setPlaceholderText("default (bundled model) · checkpoint folder · open_clip name")
         self.output_widget = QgsFileWidget()
         self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.example_row = self._example_row()
         for label, widget in (("SAR layer", self.layer_box), ("Task", self.task_box), ("Query", self.query_edit),
-                              ("Labels", self.labels_edit), ("Model", self.model_widget),
+                              ("Labels", self.labels_edit), ("Example", self.example_row), ("Model", self.model_widget),
                               ("Output folder", self.output_widget)):
             form.addRow(label, widget)
         self.form = form
         return form
+
+    def _example_row(self) -> QWidget:
+        """The picked example point (read-only) and the button that arms a one-click map tool."""
+        row = QWidget()
+        box = QHBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.example_edit = QLineEdit()
+        self.example_edit.setReadOnly(True)
+        self.example_edit.setPlaceholderText("click Pick, then the thing to find more of")
+        self.pick_button = QPushButton("Pick on map")
+        self.pick_button.clicked.connect(self.pick_example)
+        box.addWidget(self.example_edit, 1)
+        box.addWidget(self.pick_button)
+        self.example: QgsReferencedPointXY | None = None
+        self.pick_tool = None
+        return row
+
+    def pick_example(self) -> None:
+        """Arm a map tool: the next click on the canvas becomes the example, then the previous tool comes back."""
+        if self.iface is None:
+            self._show_result(False, "no map canvas to pick on")
+            return
+        canvas = self.iface.mapCanvas()
+        previous = canvas.mapTool()
+        self.pick_tool = QgsMapToolEmitPoint(canvas)
+
+        def picked(point, _button) -> None:
+            self.set_example(QgsReferencedPointXY(point, canvas.mapSettings().destinationCrs()))
+            canvas.unsetMapTool(self.pick_tool)
+            if previous is not None:
+                canvas.setMapTool(previous)
+
+        self.pick_tool.canvasClicked.connect(picked)
+        canvas.setMapTool(self.pick_tool)
+        self.result_label.setText("click the example on the map…")
+
+    def set_example(self, point: QgsReferencedPointXY) -> None:
+        """The example point for the next run, shown with its CRS."""
+        self.example = point
+        crs = point.crs().authid() if point.crs().isValid() else "pixels"
+        self.example_edit.setText(f"{point.x():.2f}, {point.y():.2f} ({crs})")
+        self.result_label.setText("")
 
     def _advanced(self) -> QWidget:
         group = self.advanced_group = QgsCollapsibleGroupBox("Advanced")
@@ -162,10 +212,11 @@ class SarclipDock(QgsDockWidget):
                 "output_folder": self.output_widget.filePath().strip()}
 
     def _task_changed(self) -> None:
-        """Show the query field for text queries and the label-set field otherwise."""
+        """Show the field the task needs: the query, the label set or the example point."""
         algorithm = self.algorithm()
-        query = algorithm == "text_query"
-        for widget, shown in ((self.query_edit, query), (self.labels_edit, not query)):
+        query, example = algorithm == "text_query", algorithm == "example_query"
+        for widget, shown in ((self.query_edit, query), (self.labels_edit, not (query or example)),
+                              (self.example_row, example)):
             widget.setVisible(shown)
             self.form.labelForField(widget).setVisible(shown)
         self.cell_spin.setEnabled(algorithm == "count_objects")
@@ -199,18 +250,20 @@ class SarclipDock(QgsDockWidget):
         layer = self.layer_box.currentLayer()
         if layer is None:
             raise ValueError("add a SAR raster layer to the project and pick it")
+        algorithm = self.algorithm()
+        if algorithm == "example_query" and self.example is None:
+            raise ValueError("pick an example first: click 'Pick on map', then the thing to find more of")
         v = self.values()
         folder = v["output_folder"] or dock_settings.default_output_folder(layer)
         os.makedirs(folder, exist_ok=True)
-        params = {"INPUT": layer.source(), "MODEL": v["model"], "TILE": v["tile"], "OVERLAP": v["overlap"],
-                  "RESOLUTION": v["resolution"], "BATCH": v["batch"]}
+        params = {Common.INPUT: layer.source(), Common.MODEL: v["model"], Common.TILE: v["tile"],
+                  Common.OVERLAP: v["overlap"], Common.RESOLUTION: v["resolution"], Common.BATCH: v["batch"]}
         extent = self.extent_widget.outputExtent()
         if self.extent_widget.isValid() and not extent.isNull() and not extent.isEmpty():
-            params["EXTENT"] = QgsReferencedRectangle(extent, self.extent_widget.outputCrs())
-        algorithm = self.algorithm()
+            params[Common.EXTENT] = QgsReferencedRectangle(extent, self.extent_widget.outputCrs())
         if v["peak_threshold"] > 0 and algorithm in ("text_query", "count_objects"):
-            params["PEAK_THRESHOLD"] = v["peak_threshold"]
-        text = v["query"] if algorithm == "text_query" else v["labels"]
+            params[Common.PEAK_THRESHOLD] = v["peak_threshold"]
+        text = {"text_query": v["query"], "example_query": "example"}.get(algorithm, v["labels"])
         stem = f"{Path(layer.source()).stem}_{dock_settings.slug(text)}"
 
         def path(kind: str, suffix: str) -> str:
@@ -218,15 +271,22 @@ class SarclipDock(QgsDockWidget):
 
         if algorithm == "text_query":
             out = path("heatmap", ".tif")
-            params.update(QUERY=v["query"], OUTPUT=out)
+            params.update({TextQuery.QUERY: v["query"], TextQuery.OUTPUT: out})
             return algorithm, params, [(out, "heatmap", result_name("heatmap", text))]
+        if algorithm == "example_query":
+            out = path("similar", ".tif")
+            params.update({ExampleQuery.EXAMPLE_POINT: self.example, ExampleQuery.OUTPUT: out})
+            where = f"example at {self.example.x():.0f}, {self.example.y():.0f}"
+            return algorithm, params, [(out, "similarity", result_name("similarity", where))]
         if algorithm == "classify_labels":
             out, confidence = path("labels", ".tif"), path("confidence", ".tif")
-            params.update(LABELS=v["labels"], OUTPUT=out, OUTPUT_CONFIDENCE=confidence)
+            params.update({ClassifyLabels.LABELS: v["labels"], ClassifyLabels.OUTPUT: out,
+                           ClassifyLabels.OUTPUT_CONFIDENCE: confidence})
             return algorithm, params, [(confidence, "confidence", result_name("confidence", text)),
                                        (out, "labels", result_name("labels", text))]
         out, points = path("counts", ".gpkg"), path("peaks", ".gpkg")
-        params.update(LABELS=v["labels"], CELL_SIZE=v["cell_size"], OUTPUT=out, OUTPUT_POINTS=points)
+        params.update({CountObjects.LABELS: v["labels"], CountObjects.CELL_SIZE: v["cell_size"],
+                       CountObjects.OUTPUT: out, CountObjects.OUTPUT_POINTS: points})
         return algorithm, params, [(out, "counts", result_name("counts", text)),
                                    (points, "points", result_name("points", text))]
 
@@ -306,6 +366,9 @@ TOOLTIPS = {  # what each control does and in which unit; the README's "QGIS plu
                 "Count objects: a grid of counts and a point per object.",
     "query_edit": "What to look for, e.g. 'ship'. Several phrases separated by ';' are averaged.",
     "labels_edit": "Labels separated by commas, e.g. 'ship, land, water'; add 'clutter' as a contrast.",
+    "example_row": "The example to find more of: a point on the scene, picked on the map.",
+    "example_edit": "The picked example point and its CRS (it is transformed to the scene's CRS).",
+    "pick_button": "Arm the map: the next click on the canvas becomes the example (e.g. one ship).",
     "model_widget": "Empty: the bundled model. Or a SARCLIP checkpoint folder, or an open_clip name such as "
                     "'ViT-B-32:openai'.",
     "output_widget": "Where results are written (default: sarclip_outputs/ next to the project or the scene).",

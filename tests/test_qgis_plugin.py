@@ -8,18 +8,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 
 qgis_core = pytest.importorskip("qgis.core")
+
+from qgis.PyQt.QtCore import Qt  # noqa: E402
 
 from conftest import ROOT, write_raster  # noqa: E402
 from qgis_plugin_helpers import random_model, sarclip_provider, small_scene  # noqa: E402,F401
 
 from sarclip_qgis import layers  # noqa: E402
+from sarclip_qgis.dock import TASKS  # noqa: E402
 
-ALGORITHMS = {"sarclip:text_query", "sarclip:classify_labels", "sarclip:count_objects", "sarclip:build_index"}
+ALGORITHMS = {"sarclip:text_query", "sarclip:example_query", "sarclip:classify_labels", "sarclip:count_objects",
+              "sarclip:build_index"}
 
 
-def test_provider_registers_the_four_algorithms(sarclip_provider):
+def test_provider_registers_the_five_algorithms(sarclip_provider):
     registry = qgis_core.QgsApplication.processingRegistry()
     assert registry.providerById("sarclip").name() == "SARCLIP"
     assert {a.id() for a in registry.providerById("sarclip").algorithms()} == ALGORITHMS
@@ -281,6 +286,40 @@ def test_removing_the_input_layer_mid_run_leaves_a_working_dock(
     assert dock.run_button.isEnabled() and not dock.cancel_button.isEnabled()
     group = qgis_new_project.layerTreeRoot().findGroup("SARCLIP — scene")
     assert [node.layer().name() for node in group.findLayers()] == ["heatmap: ship"]  # the result was added
+
+
+def test_an_example_picked_on_the_map_runs_a_similarity_query(
+        dock, qgis_iface, sarclip_provider, random_model, small_scene, tmp_path, qgis_new_project, monkeypatch):
+    monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
+    _ship_query_on_the_scene(dock, qgis_new_project, small_scene, random_model, tmp_path / "out")
+    dock.task_box.setCurrentIndex(list(TASKS.values()).index("example_query"))
+    assert dock.example_row.isVisibleTo(dock) and not dock.query_edit.isVisibleTo(dock)
+    assert not dock.labels_edit.isVisibleTo(dock) and not dock.peak_spin.isEnabled()
+    with pytest.raises(ValueError, match="pick an example first"):
+        dock.parameters()
+    canvas = qgis_iface.mapCanvas()
+    canvas.setDestinationCrs(qgis_core.QgsCoordinateReferenceSystem("EPSG:4326"))  # the map in degrees, the scene in UTM
+    with rasterio.open(small_scene) as ds:
+        x, y = ds.transform * (66.5, 43.5)  # the first ship
+    lon_lat = qgis_core.QgsCoordinateTransform(qgis_core.QgsCoordinateReferenceSystem("EPSG:32631"),
+                                               canvas.mapSettings().destinationCrs(), qgis_new_project).transform(x, y)
+    dock.pick_example()
+    assert canvas.mapTool() is dock.pick_tool
+    dock.pick_tool.canvasClicked.emit(lon_lat, Qt.LeftButton)  # what a click on the canvas emits
+    assert canvas.mapTool() is not dock.pick_tool and "EPSG:4326" in dock.example_edit.text()
+    algorithm, params, results = dock.parameters()
+    assert algorithm == "example_query" and params["OUTPUT"].endswith("scene_db_example_similar.tif")
+    assert results[0][1] == "similarity" and results[0][2].startswith("similar to: example at ")
+    dock.run()
+    ok, message = _wait_for_run(dock)
+    assert ok and message.startswith("heatmap written; "), message
+    group = qgis_new_project.layerTreeRoot().findGroup("SARCLIP — scene")
+    [layer] = [node.layer() for node in group.findLayers()]
+    with rasterio.open(params["OUTPUT"]) as ds:
+        similarity = ds.read(1)
+        row, col = ds.index(x, y)
+    assert similarity[row, col] == pytest.approx(np.nanmax(similarity), abs=0.02)  # the example is most like itself
+    assert layer.renderer().classificationMax() == pytest.approx(float(np.nanmax(similarity)), abs=1e-4)
 
 
 def test_dock_shows_missing_dependencies_with_the_install_command(qgis_iface, monkeypatch):
