@@ -50,5 +50,10 @@ def style(name: str) -> str:
     return str(STYLES / f"{name}.qml")
 
 
+def help_page() -> Path:
+    """The README (the plugin's help page): in the zip's engine/ folder, or at the repository root."""
+    return _bundle_root() / "README.md"
+
+
 def icon(name: str = "sarclip.svg") -> str:
     return str(ICONS / name)

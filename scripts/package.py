@@ -4,6 +4,7 @@ Layout inside the zip (what the Plugin Manager's "Install from ZIP" unpacks):
     sarclip_qgis/__init__.py ... (the plugin)       sarclip_qgis/metadata.txt
     sarclip_qgis/engine/sarclip_core/ (the engine)   sarclip_qgis/engine/resources/ (styles, icons,
                                                      vocabulary, the default model when present)
+    sarclip_qgis/engine/README.md (the help page the algorithms' Help buttons open)
 Only source and data files go in: no __pycache__, nothing git ignores, no other trained models.
 The zip is reproducible (sorted entries, fixed timestamps) and written atomically.
 """
@@ -61,7 +62,7 @@ def _is_other_model(path: Path) -> bool:
 
 def entries() -> list[tuple[Path, str]]:
     """(source file, name in the zip) for everything the plugin needs."""
-    pairs = [(ROOT / "metadata.txt", f"{TOP}/metadata.txt")]
+    pairs = [(ROOT / "metadata.txt", f"{TOP}/metadata.txt"), (ROOT / "README.md", f"{TOP}/engine/README.md")]
     pairs += [(f, f"{TOP}/{f.relative_to(ROOT / 'sarclip_qgis').as_posix()}") for f in _walk(ROOT / "sarclip_qgis")]
     pairs += [(f, f"{TOP}/engine/{f.relative_to(ROOT).as_posix()}") for f in _walk(ROOT / "sarclip_core")]
     pairs += [(f, f"{TOP}/engine/{f.relative_to(ROOT).as_posix()}") for f in _walk(ROOT / "resources")

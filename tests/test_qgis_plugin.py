@@ -43,6 +43,20 @@ def test_provider_registers_the_five_algorithms(sarclip_provider):
     assert sarclip_provider.supportedOutputRasterLayerExtensions() == ["tif"]
 
 
+def test_every_algorithm_parameter_has_help_and_the_help_button_opens_the_readme(sarclip_provider):
+    from qgis.PyQt.QtCore import QUrl
+
+    for algorithm in sarclip_provider.algorithms():
+        missing = [p.name() for p in algorithm.parameterDefinitions() if len(p.help()) < 20]
+        assert not missing, f"{algorithm.id()}: no help for {missing}"
+        url = QUrl(algorithm.helpUrl())
+        assert url.isLocalFile() and Path(url.toLocalFile()).name == "README.md" and url.fragment() == "the-qgis-plugin"
+        assert Path(url.toLocalFile()).is_file() and "## The QGIS plugin" in Path(url.toLocalFile()).read_text()
+    registry = qgis_core.QgsApplication.processingRegistry()
+    similar = registry.algorithmById("sarclip:example_query").parameterDefinition("PEAK_THRESHOLD").help()
+    assert "cosine similarity" in similar  # an algorithm's own help wins over the shared one
+
+
 def test_plugin_registers_provider_toolbar_and_opens_the_dock(qgis_iface, qgis_processing):
     from sarclip_qgis import classFactory
 

@@ -16,11 +16,32 @@ from qgis.core import (
     QgsProcessingParameterFile, QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
     QgsProviderRegistry, QgsRasterLayer,
 )
+from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from .. import paths
 from ..layers import attach_style
 from .engine import callbacks, scene_engine, user_errors
+
+
+COMMON_HELP = {
+    "INPUT": "The SAR raster: GeoTIFF or any file GDAL reads, with or without a CRS; dB, amplitude, intensity "
+             "or complex values (the band descriptions or the data say which).",
+    "MODEL": "Empty: the bundled model. Or a SARCLIP checkpoint folder, or an open_clip name such as "
+             "'ViT-B-32:openai'.",
+    "EXTENT": "Only this part of the scene, in any CRS (transformed to the scene's). Empty: the whole scene.",
+    "TILE": "Window size in pixels the model reads; 0 = the model's own (128 for the bundled model).",
+    "OVERLAP": "Overlap of neighbouring windows as a fraction of the tile (0-0.9). Maps resolve scene cells "
+               "whatever the overlap; more overlap gives each cell more views and costs time.",
+    "RESOLUTION": "Resample windows to this ground resolution, in the scene's map units per pixel; 0 = the "
+                  "scene's own pixels. Needs a CRS.",
+    "BATCH": "Windows encoded at once: more is faster and uses more memory.",
+    "INDEX_FOLDER": "Where the scene's cell embeddings are kept; empty = the engine's cache. A second query on "
+                    "the same scene and settings reuses them and takes about a second.",
+    "PEAK_THRESHOLD": "The value a peak (a detected object) must reach. Empty: the model's calibrated threshold "
+                      "(e.g. 0.68 for ships).",
+    "OUTPUT": "Where the result is written (GeoTIFF for maps, GeoPackage for vectors) on the scene's grid and CRS.",
+}
 
 
 class SarclipAlgorithm(QgsProcessingAlgorithm):
@@ -31,9 +52,19 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
     PEAK_THRESHOLD = "PEAK_THRESHOLD"
     MESSAGE = "MESSAGE"
     HELP = ""
+    PARAMETER_HELP: dict[str, str] = {}  # an algorithm's own parameters' help; COMMON_HELP covers the shared ones
 
     def createInstance(self):  # noqa: N802 - QGIS API
         return type(self)()
+
+    def helpUrl(self) -> str:  # noqa: N802
+        """The Help button opens the README's plugin section (shipped inside the plugin)."""
+        return QUrl.fromLocalFile(str(paths.help_page())).toString() + "#the-qgis-plugin"
+
+    def addParameter(self, parameter, createOutput: bool = True) -> bool:  # noqa: N802,N803 - QGIS API
+        """Every parameter carries its help (shown as the tooltip in the algorithm dialog): see PARAMETER_HELP."""
+        parameter.setHelp(self.PARAMETER_HELP.get(parameter.name(), COMMON_HELP.get(parameter.name(), "")))
+        return super().addParameter(parameter, createOutput)
 
     def icon(self) -> QIcon:
         return QIcon(paths.icon())

@@ -12,6 +12,11 @@ from .base import SarclipAlgorithm
 
 class ClassifyLabels(SarclipAlgorithm):
     LABELS, OUTPUT, OUTPUT_CONFIDENCE = "LABELS", "OUTPUT", "OUTPUT_CONFIDENCE"
+    PARAMETER_HELP = {
+        "LABELS": "Two or more labels separated by commas, e.g. 'ship, land, water' or 'T72, BMP2, clutter'.",
+        "OUTPUT": "The label map (uint8 GeoTIFF: 1..N = the labels in the order given, 0 = no data).",
+        "OUTPUT_CONFIDENCE": "The probability of the chosen label per place (float32 GeoTIFF, 0-1).",
+    }
     HELP = ("<p>Zero-shot classification of every window against a comma-separated label set "
             "(e.g. <i>ship, land, open water</i>). The label map holds 1..N in the order given (0/nodata where "
             "the scene has no data); the confidence raster holds the winning label's probability.</p>")

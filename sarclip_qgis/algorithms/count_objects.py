@@ -15,6 +15,13 @@ from .base import SarclipAlgorithm
 
 class CountObjects(SarclipAlgorithm):
     LABELS, CELL_SIZE, OUTPUT, OUTPUT_POINTS = "LABELS", "CELL_SIZE", "OUTPUT", "OUTPUT_POINTS"
+    PARAMETER_HELP = {
+        "LABELS": "What to count, separated by commas, e.g. 'ship'. Background words (water, land) are not counted.",
+        "CELL_SIZE": "Side of one count cell, in the scene's map units (metres for UTM, degrees for WGS 84, "
+                     "pixels for a scene without CRS).",
+        "OUTPUT": "The count grid (GeoPackage polygons with a count per label and the total).",
+        "OUTPUT_POINTS": "One point per detected object, on its brightest scatterer, with its probability.",
+    }
     HELP = ("<p>Estimates how many objects of each label (e.g. <i>ship</i>) lie in each cell of a grid "
             "(cell size in the scene's map units) from the peaks of per-label probability maps (local maxima at or "
             "above the peak threshold; empty = the model's calibrated threshold), and writes the "

@@ -16,6 +16,14 @@ from .base import SarclipAlgorithm, layer_file
 
 class ExampleQuery(SarclipAlgorithm):
     EXAMPLE_POINT, EXAMPLE_POINTS, EXAMPLE_IMAGES, OUTPUT = "EXAMPLE_POINT", "EXAMPLE_POINTS", "EXAMPLE_IMAGES", "OUTPUT"
+    PARAMETER_HELP = {
+        "EXAMPLE_POINT": "A point on the scene (click the map), in any CRS: the scene cell under it is the example.",
+        "EXAMPLE_POINTS": "A point layer: every point is an example (transformed to the scene's CRS).",
+        "EXAMPLE_IMAGES": "Image chips of what to find (any raster GDAL reads), e.g. a ship cut from another scene.",
+        "PEAK_THRESHOLD": "The cosine similarity a peak must reach. Empty: half-way between the scene's median and "
+                          "its best cell.",
+        "OUTPUT": "The similarity heatmap (float32 GeoTIFF, cosine similarity, NaN where there is no data).",
+    }
     HELP = ("<p>Query by example: give one or more examples of what you look for, and get a heatmap of how "
             "similar every cell of the scene is to them (cosine similarity of the model's embeddings). Examples "
             "are a point on the scene (clicked on the map), a point layer (every point is an example), and/or "

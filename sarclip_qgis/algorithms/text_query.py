@@ -12,6 +12,11 @@ from .base import SarclipAlgorithm
 
 class TextQuery(SarclipAlgorithm):
     QUERY, OUTPUT = "QUERY", "OUTPUT"
+    PARAMETER_HELP = {
+        "QUERY": "What to look for, in words: 'ship', 'oil tank', 'a bright vessel in open water'. Phrases "
+                 "separated by ';' are averaged ('tank; armoured vehicle').",
+        "OUTPUT": "The probability heatmap (float32 GeoTIFF, 0-1, NaN where the scene has no data).",
+    }
     HELP = ("<p>Scores every cell of the scene against a text query (e.g. <i>ship</i>, <i>oil tank</i>, "
             "<i>a bright vessel in open water</i>) and writes a float32 heatmap on the scene's grid: the probability "
             "(0-1, the same meaning on every scene) that a place shows the query rather than background such as "
