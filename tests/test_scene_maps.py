@@ -179,3 +179,13 @@ def test_non_georeferenced_image_works_in_pixels_with_a_warning(tmp_path, oracle
     with pytest.warns(UserWarning, match="no CRS"):
         result = text_query(scene, "ship", tmp_path / "h.tif", oracle, SceneSettings(index_dir=tmp_path / "i"))
     assert result["output_grid"]["georeferenced"] is False and "no CRS" in result["warnings"][0]
+
+
+def test_a_flat_similarity_map_says_so_instead_of_a_threshold_of_infinity(tmp_path, oracle):
+    scene = write_raster(tmp_path / "flat.tif", np.ones((200, 200), np.float32))
+    with rasterio.open(scene) as ds:
+        point = ds.transform * (100, 100)
+    result = image_query(scene, [], tmp_path / "s.tif", oracle, SceneSettings(index_dir=tmp_path / "i"),
+                         example_points=[point])
+    assert "the map is flat" in result["message"] and "inf" not in result["message"]
+    assert result["peak_threshold"] is None and json.dumps(result, allow_nan=False)

@@ -118,7 +118,7 @@ def _open(scene, model, settings: SceneSettings, steps: Steps) -> Run:
     factor = settings.factor(cell)
     grid = OutputGrid.for_scene(info, factor, area=settings.grid(info, checkpoint.reader.native_size).area)
     calibration = Calibration.read(checkpoint.calibration, logit_scale(checkpoint))
-    return Run(info, checkpoint, calibration, index, grid, max(1, round(cell / factor)), notes)
+    return Run(info, checkpoint, calibration, index, grid, max(1, round(cell / factor)), notes + index.notes)
     # the run's clock starts now: query time excludes indexing
 
 
@@ -239,8 +239,10 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], 
     best = dict(x=best_point[0], y=best_point[1], score=round(best_point[2], 4), snapped=snap) if best_point else None
     where = f"; best {found[0]['score']:.3f} at ({found[0]['x']:.1f}, {found[0]['y']:.1f})" if found else ""
     kind = "confirmed peaks" if snap else "peaks"
-    message = f"heatmap written; {len(points)} {kind} at or above {threshold:.3f}{where}"
-    return run.summary(outputs, message, query=what, values=unit, peak_threshold=round(threshold, 4),
+    flat = not np.isfinite(threshold)  # a scene-relative cut on a flat map
+    cut = "(the map is flat: nothing stands out)" if flat else f"at or above {threshold:.3f}"
+    message = f"heatmap written; {len(points)} {kind} {cut}{where}"
+    return run.summary(outputs, message, query=what, values=unit, peak_threshold=None if flat else round(threshold, 4),
                        score_range=[round(float(np.nanmin(values)), 4), round(float(np.nanmax(values)), 4)],
                        peak_count=len(points), peaks=found, best=best)
 
