@@ -3,16 +3,22 @@
 Every CLI checks its output paths first (so a bad path is one line, before minutes of work and before
 any other output is replaced), writes each file under a temporary name beside it, and renames it into
 place only when it is complete. A failed write is one SarclipError naming the path, never a traceback.
+
+Temporary names are hidden and carry the writing process's id (`.NAME.tmp-PID[-UNIQUE][.SUFFIX]`): what a
+process killed outright (kill -9, power loss) leaves behind is recognised by that id and swept by the next
+run (sweep_stale), while a live run's files are never touched.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import uuid
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import Collection, Iterator, TextIO
 
 from .errors import SarclipError
 
@@ -42,9 +48,58 @@ def check_writable_place(path: Path, flag: str) -> None:
         raise SarclipError(f"{path}: {flag}: cannot write in {parent} ({error.strerror or error})") from None
 
 
+STAGING_NAME = re.compile(r"^\.(?P<name>.+?)\.tmp-(?P<pid>\d+)(?:-[0-9a-f]+)?(?:\.\w+)*$")
+
+
 def temporary_name(path: Path) -> Path:
     """A hidden name beside path, unique to this process, for writing path's content before the rename."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def staging_path(path: Path, suffix: str = "") -> Path:
+    """A hidden name beside path, unique to this process and this call (several writers of one path may
+    run in one process), ending in `suffix` so that drivers choosing a format by extension still can."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}")
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (one we may not signal still runs)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OverflowError:
+        return False
+    return True
+
+
+def sweep_stale(folder: Path, names: Collection[str] | None = None) -> list[Path]:
+    """Remove the temporary files and folders in `folder` that processes no longer running left behind.
+
+    Only hidden entries named by temporary_name or staging_path are candidates, only for the outputs
+    in `names` when given, and only when the process id in the name is not alive, so a run still
+    writing is never disturbed. Returns what was removed; entries that cannot be removed are left.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = STAGING_NAME.match(entry.name)
+        if not match or (names is not None and match["name"] not in names) or process_alive(int(match["pid"])):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError:
+            continue
+        removed.append(entry)
+    return removed
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from sarclip_core.model import create_model, load_model, model_config, save_chec
 from sarclip_core.scene import SceneSettings, build_index, classify_labels, count_objects, text_query
 
 from conftest import ROOT, write_raster
+from bad_input_helpers import one_error_line
 from scene_helpers import speckle_scene
 
 
@@ -121,3 +122,126 @@ def test_cli_writes_summary_and_reports_bad_input_in_one_line(tmp_path, scene, r
                                          str(tmp_path / "o2")], capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in bad.stderr
+
+
+def _index_folder(settings):
+    (folder,) = [p for p in settings.cache_dir().iterdir() if not p.name.startswith(".")]
+    return folder
+
+
+def _truncate(path):
+    with open(path, "r+b") as handle:
+        handle.truncate(path.stat().st_size // 2)
+
+
+def _garbage(path):
+    path.write_bytes(np.random.default_rng(1).bytes(path.stat().st_size))
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda f: _truncate(f / "cells.f32"), "cells.f32 holds"),
+    (lambda f: (f / "valid.u8").unlink(), "valid.u8 is missing"),
+    (lambda f: _garbage(f / "cells.f32"), "cells.f32 does not match its checksum"),
+    (lambda f: _truncate(f / "valid.u8"), "valid.u8 holds"),
+    (lambda f: (f / "index.json").write_text("{not json"), "index.json cannot be read"),
+])
+def test_a_damaged_index_is_rebuilt_with_a_note(tmp_path, scene, random_model, damage, problem):
+    settings = SceneSettings(index_dir=tmp_path / "index")
+    model = load_model(random_model)
+    first = text_query(scene, "ship", tmp_path / "a.tif", model, settings)
+    damage(_index_folder(settings))
+    again = text_query(scene, "ship", tmp_path / "b.tif", model, settings)
+    assert again["index_reused"] is False
+    assert any(problem in note and "rebuilt" in note for note in again["warnings"]), again["warnings"]
+    import rasterio
+    with rasterio.open(tmp_path / "a.tif") as a, rasterio.open(tmp_path / "b.tif") as b:
+        assert np.isfinite(b.read(1)).any()
+        np.testing.assert_allclose(a.read(1), b.read(1), rtol=1e-5)
+    third = text_query(scene, "ship", tmp_path / "c.tif", model, settings)
+    assert third["index_reused"] is True and third["warnings"] == []
+    assert first["index"] == again["index"] == third["index"]
+
+
+def test_garbage_with_the_recorded_time_is_caught_by_the_unit_check(tmp_path, scene, random_model):
+    settings = SceneSettings(index_dir=tmp_path / "index")
+    model = load_model(random_model)
+    build_index(scene, model, settings)
+    cells = _index_folder(settings) / "cells.f32"
+    stat = cells.stat()
+    _garbage(cells)
+    os.utime(cells, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the checksum is skipped: the sample check holds
+    assert build_index(scene, model, settings).reused is False
+
+
+def test_a_reused_index_is_not_read_whole_and_an_old_one_gets_checksums(tmp_path, scene, random_model, monkeypatch):
+    from sarclip_core.scene import index as index_module
+    settings = SceneSettings(index_dir=tmp_path / "index")
+    model = load_model(random_model)
+    build_index(scene, model, settings)
+    meta_path = _index_folder(settings) / "index.json"
+    meta = json.loads(meta_path.read_text())
+    assert set(meta["files"]) == {"cells.f32", "valid.u8"}
+    del meta["files"]  # as an index built before checksums were recorded
+    meta_path.write_text(json.dumps(meta))
+    assert build_index(scene, model, settings).reused is True
+    assert set(json.loads(meta_path.read_text())["files"]) == {"cells.f32", "valid.u8"}
+    hashed = []
+    monkeypatch.setattr(index_module, "file_facts", lambda path: hashed.append(path))
+    assert build_index(scene, model, settings).reused is True and hashed == []
+
+
+def test_the_cache_keeps_to_its_limit_least_recently_used_first_and_can_be_cleared(tmp_path, random_model):
+    from sarclip_core.scene.cache import clear, folder_bytes, index_folders
+    model = load_model(random_model)
+    scenes = [speckle_scene(tmp_path / f"s{k}.tif", [(40, 40)], size=200, seed=k) for k in range(3)]
+    settings = SceneSettings(index_dir=tmp_path / "index")
+    paths = [build_index(s, model, settings).path for s in scenes[:2]]
+    one = folder_bytes(paths[0])
+    os.utime(paths[1], (1, 1))  # s1 used long ago, s0 since
+    os.utime(paths[0], (2, 2))
+    build_index(scenes[0], model, settings)  # reusing s0 marks it used now
+    limited = SceneSettings(index_dir=settings.index_dir, index_cache_gb=2.5 * one / 1e9)
+    third = build_index(scenes[2], model, limited).path
+    assert index_folders(settings.cache_dir()) == [paths[0], third]  # s1, least recently used, went
+    (settings.cache_dir() / "notes.txt").write_text("not an index")
+    count, freed = clear(settings.cache_dir())
+    assert count == 2 and freed == pytest.approx(2 * one, abs=100)
+    build_index(scenes[1], model, settings)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "sarclip_core.scene", "--clear-index-cache", "--index-dir",
+                           str(settings.cache_dir())], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "removed 1 scene index" in done.stdout, done.stderr
+    assert sorted(p.name for p in settings.cache_dir().iterdir()) == ["notes.txt"]
+
+
+def test_an_index_larger_than_the_cache_limit_is_refused_before_any_work(tmp_path, scene, random_model):
+    settings = SceneSettings(index_dir=tmp_path / "index", index_cache_gb=1e-6)
+    with pytest.raises(SarclipError, match=r"would take about .* limited to 1.0 kB.*--aoi.*--resolution") as error:
+        text_query(scene, "ship", tmp_path / "h.tif", random_model, settings)
+    assert "\n" not in str(error.value) and str(scene) in str(error.value)
+    assert _files(tmp_path / "index") == [] and _files(tmp_path) == ["index", "scene.tif"]
+
+
+def test_an_index_larger_than_the_free_disk_is_refused_in_one_line(tmp_path, random_model):
+    """A 475-byte VRT declaring 10^6 x 10^6 pixels: the estimate, the free space and how to narrow it, no work."""
+    source = speckle_scene(tmp_path / "small.tif", [], size=64)
+    vrt = tmp_path / "huge.vrt"
+    vrt.write_text(f"""<VRTDataset rasterXSize="1000000" rasterYSize="1000000">
+  <SRS>EPSG:32631</SRS>
+  <GeoTransform>600000, 10, 0, 4800000, 0, -10</GeoTransform>
+  <VRTRasterBand dataType="Float32" band="1">
+    <SimpleSource><SourceFilename relativeToVRT="0">{source}</SourceFilename><SourceBand>1</SourceBand>
+      <SrcRect xOff="0" yOff="0" xSize="64" ySize="64"/><DstRect xOff="0" yOff="0" xSize="64" ySize="64"/>
+    </SimpleSource>
+  </VRTRasterBand>
+</VRTDataset>""")
+    out, index = tmp_path / "out", tmp_path / "index"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SARCLIP_INDEX_CACHE_GB="1e9")  # only the disk can refuse it
+    done = subprocess.run([sys.executable, "-m", "sarclip_core.scene", str(vrt), "--query", "ship", "--model",
+                           str(random_model), "--out", str(out), "--index-dir", str(index)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2
+    line = one_error_line(done.stderr, str(vrt), "would take about", "TB", "244,109,376 windows", "free", "--aoi",
+                          "--resolution")
+    assert f"{index} has " in line
+    assert _files(index) == []

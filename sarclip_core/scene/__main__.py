@@ -17,6 +17,7 @@ from ..io import MapExtent, PixelBox, describe
 from ..io.windows import check_overlap
 from ..model import load_model
 from .api import classify_labels, count_objects, text_query
+from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, clear as clear_index_cache, human_bytes
 from .prompts import parse_labels, parse_query
 from .settings import SceneSettings
 
@@ -37,14 +38,14 @@ def parse_aoi(text: str | None) -> PixelBox | MapExtent | None:
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sarclip_core.scene", description=__doc__)
-    parser.add_argument("scene", help="SAR raster (GeoTIFF, or any image GDAL reads)")
+    parser.add_argument("scene", nargs="?", help="SAR raster (GeoTIFF, or any image GDAL reads)")
     parser.add_argument("--query", help="text to look for; several phrases separated by ';' are averaged")
     parser.add_argument("--labels", help="label set for a label map, e.g. 'T72, BMP2, clutter'")
     parser.add_argument("--count", action="store_true", help="count objects of --labels (or --query) per grid cell")
     parser.add_argument("--cell-size", type=float, help="count cell size in map units (default: 4 windows)")
     parser.add_argument("--peak-threshold", type=float,
                         help="probability (0-1) a peak must reach (default: the model's calibrated threshold, else 0.5)")
-    parser.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
+    parser.add_argument("--out", type=Path, help="output folder (created if missing)")
     parser.add_argument("--model", default="default", help="'default', a checkpoint folder, or open_clip NAME[:TAG]")
     parser.add_argument("--tile", type=int, help="window size in pixels (default: the model's input size)")
     parser.add_argument("--overlap", type=float, default=0.5,
@@ -54,8 +55,17 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output-factor", type=int, help="source pixels per output pixel (1 = full resolution)")
     parser.add_argument("--aoi", help="'xmin,ymin,xmax,ymax' (scene CRS) or 'px:col,row,width,height'")
     parser.add_argument("--index-dir", type=Path, help="scene index cache (default ~/.cache/sarclip/index)")
+    parser.add_argument("--index-cache-gb", type=float,
+                        help=f"size limit of the index cache; least recently used indexes go beyond it "
+                             f"(default ${LIMIT_ENV}, else {DEFAULT_LIMIT_GB:g})")
+    parser.add_argument("--clear-index-cache", action="store_true",
+                        help="remove every cached scene index (of --index-dir or the default cache) and exit")
     parser.add_argument("--json", type=Path, help="write the run summary to this JSON file")
     args = parser.parse_args(argv)
+    if args.clear_index_cache:
+        return args
+    if not args.scene or not args.out:
+        parser.error("give a scene and --out (or --clear-index-cache)")
     if not (args.query or args.labels):
         parser.error("give --query and/or --labels")
     return args
@@ -73,7 +83,7 @@ def run(args: argparse.Namespace) -> dict:
     """Run what the arguments ask for; the summary of each step under its name."""
     check_arguments(args)
     settings = SceneSettings(args.tile, args.overlap, args.resolution, args.batch_size, parse_aoi(args.aoi),
-                             args.index_dir, args.output_factor)
+                             args.index_dir, args.output_factor, args.index_cache_gb)
     if args.query:
         parse_query(args.query)  # bad text fails before the model loads
     if args.labels:
@@ -81,7 +91,8 @@ def run(args: argparse.Namespace) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     checkpoint = load_model(args.model)
     summary: dict = {}
-    with tqdm(total=1.0, unit="", bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr) as bar:
+    with tqdm(total=1.0, unit="", bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr,
+              disable=None, leave=False) as bar:  # no bar into a log; cleared, so an error is the only line
         def progress(fraction: float) -> None:
             bar.n = round(fraction, 3)
             bar.refresh()
@@ -116,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
 
     def work() -> None:
+        if args.clear_index_cache:
+            count, freed = clear_index_cache(args.index_dir)
+            print(f"removed {count} scene index(es), {human_bytes(freed)}")
+            return
         summary = run(args)
         if args.json:
             args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -6,6 +6,12 @@ their view of it (cells.py, accumulate.py). The key covers the scene file (path,
 model (a digest of the image tower and fusion weights, normalisation and channels) and the window
 settings, so any change to one of them gives a new index and a stale one is never used. An index is
 built in a temporary folder and renamed into place, so a cancelled or failed build leaves nothing behind.
+
+An index is checked whenever it is opened: its files must have the sizes its cell grid implies, match
+the checksums written at build time (recomputed only when a file's modification time differs from the
+one recorded, so a reused index still opens in milliseconds), and hold unit embeddings (a sample of
+rows). A damaged index is rebuilt, with a note in the run's summary. Indexes built before checksums
+were recorded get theirs on first open. The cache's size limit and clearing are in cache.py.
 """
 
 from __future__ import annotations
@@ -15,17 +21,18 @@ import json
 import os
 import shutil
 import time
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import RasterError
+from ..errors import RasterError, SarclipError
+from ..files import atomic_text, staging_path, sweep_stale
 from ..io import RasterInfo, WindowGrid
 from ..model import Checkpoint
 from .accumulate import CELLS_FILE, VALID_FILE, CellAccumulator, read_valid
 from .batches import prefetch, read_batches
+from .cache import check_room, mark_used, prune
 from .cells import SUB, SceneCells
 from .encoder import WindowEncoder, model_identity
 from .progress import Steps
@@ -33,6 +40,8 @@ from .settings import SceneSettings
 
 FORMAT = "sarclip-scene-index/2"  # /1 stored one embedding per window: such an index is rebuilt, never misread
 META_FILE = "index.json"
+SAMPLED_ROWS = 64  # cell embeddings checked for unit length when an index is opened
+CHUNK_BYTES = 1 << 20
 
 
 @dataclass
@@ -42,6 +51,7 @@ class SceneIndex:
     path: Path
     meta: dict
     reused: bool
+    notes: list[str] = field(default_factory=list)  # for the run's warnings: e.g. a damaged index was rebuilt
 
     @property
     def cells(self) -> SceneCells:
@@ -101,42 +111,114 @@ def grid_facts(grid: WindowGrid) -> dict:
 
 
 def open_or_build(info: RasterInfo, checkpoint: Checkpoint, settings: SceneSettings, steps: Steps) -> SceneIndex:
-    """The index for this scene, model and settings: reused when it exists, built otherwise."""
+    """The index for this scene, model and settings: reused when it exists and is whole, built otherwise."""
     grid = settings.grid(info, checkpoint.reader.native_size)
     key = index_key(info, model_identity(checkpoint), grid)
-    folder = settings.cache_dir() / key
-    existing = _load(folder)
+    cache = settings.cache_dir()
+    sweep_stale(cache)  # staging of runs killed outright
+    folder = cache / key
+    existing, problem = _load(folder)
     if existing is not None:
+        mark_used(folder)
         steps.report(1.0)
         return existing
-    return _build(info, checkpoint, settings, grid, folder, steps)
+    index = _build(info, checkpoint, settings, grid, folder, steps)
+    if problem:
+        index.notes.append(f"the cached scene index {folder} was damaged ({problem}) and has been rebuilt")
+    prune(cache, settings.cache_limit(), keep=folder)
+    return index
 
 
-def _load(folder: Path) -> SceneIndex | None:
-    """A complete index in `folder`, or None (missing, another format, or damaged: then it is rebuilt)."""
+def _load(folder: Path) -> tuple[SceneIndex | None, str | None]:
+    """The index in `folder` if it is complete and whole; else None and what is wrong with it (None when
+    there is no index or one of another format: that is no damage, just something to build)."""
     try:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            return None
-        cells = SceneCells.from_dict(meta["cells"])
-        if (folder / CELLS_FILE).stat().st_size != cells.count * meta["dim"] * 4 or \
-                (folder / VALID_FILE).stat().st_size != cells.count * SUB * SUB // 8:
-            return None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return SceneIndex(folder, meta, reused=True)
+    except FileNotFoundError:
+        return None, f"{META_FILE} is missing" if folder.is_dir() else None
+    except (OSError, ValueError) as error:
+        return None, f"{META_FILE} cannot be read: {getattr(error, 'strerror', None) or error}"
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return None, None
+    try:
+        problem = _verify(folder, meta)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        problem = f"{META_FILE} is not a valid index description ({error})"
+    return (None, problem) if problem else (SceneIndex(folder, meta, reused=True), None)
+
+
+def _verify(folder: Path, meta: dict) -> str | None:
+    """None when the index's files are whole, else what is wrong with them.
+
+    Checksums recorded at build time are recomputed only for files modified since; when they still
+    match (a copied cache), or none were recorded (an index from before they were), the files' facts
+    are recorded now so the next opening is fast again.
+    """
+    cells = SceneCells.from_dict(meta["cells"])
+    expected = {CELLS_FILE: cells.count * int(meta["dim"]) * 4, VALID_FILE: cells.count * SUB * SUB // 8}
+    recorded = meta.get("files") or {}
+    current = {}
+    for name, size in expected.items():
+        try:
+            stat = (folder / name).stat()
+        except FileNotFoundError:
+            return f"{name} is missing"
+        if stat.st_size != size:
+            return f"{name} holds {stat.st_size} bytes instead of {size}"
+        facts = recorded.get(name)
+        if facts is not None and facts["mtime_ns"] == stat.st_mtime_ns:
+            current[name] = facts
+            continue
+        current[name] = file_facts(folder / name)
+        if facts is not None and current[name]["blake2b"] != facts["blake2b"]:
+            return f"{name} does not match its checksum"
+    if not _unit_rows(np.memmap(folder / CELLS_FILE, np.float32, "r", shape=(cells.count, int(meta["dim"])))):
+        return f"{CELLS_FILE} holds values that are not unit embeddings"
+    if current != recorded:
+        try:
+            with atomic_text(folder / META_FILE) as handle:
+                json.dump({**meta, "files": current}, handle, indent=2)
+        except SarclipError:  # a read-only cache is used as it is, checked again next time
+            pass
+    return None
+
+
+def _unit_rows(embeddings: np.ndarray) -> bool:
+    """Whether evenly spread rows are each a unit vector or all NaN (a cell no window filled)."""
+    rows = embeddings[np.unique(np.linspace(0, len(embeddings) - 1, SAMPLED_ROWS).astype(np.int64))]
+    empty = np.isnan(rows).all(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        norms = np.linalg.norm(rows.astype(np.float64), axis=1)
+    return bool(np.all(empty | (np.abs(norms - 1.0) < 1e-3)))
+
+
+def file_facts(path: Path) -> dict:
+    """Size, modification time and BLAKE2b checksum of a file, as recorded in an index's metadata."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            digest.update(chunk)
+    stat = path.stat()
+    return {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "blake2b": digest.hexdigest()}
+
+
+def estimated_bytes(cells: SceneCells, dim: int) -> int:
+    """Disk space building an index of `cells` takes at its peak: the embedding sums and the validity,
+    unpacked while building and packed at the end."""
+    return cells.count * (dim * 4 + SUB * SUB + SUB * SUB // 8)
 
 
 def _build(info: RasterInfo, checkpoint: Checkpoint, settings: SceneSettings, grid: WindowGrid, folder: Path,
            steps: Steps) -> SceneIndex:
-    staging = folder.with_name(f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
-    staging.mkdir(parents=True)
     encoder = WindowEncoder(checkpoint)
+    per_window, dim = encoder.cell_shape(grid.tile)
+    cells = SceneCells.for_windows(grid, per_window)
+    check_room(info.path, folder.parent, estimated_bytes(cells, dim), settings.cache_limit(), len(grid))
+    staging = staging_path(folder)
+    staging.mkdir(parents=True)
     channels = (checkpoint.channels, checkpoint.reader.channels)
     started, count = time.perf_counter(), 0
     try:
-        per_window, dim = encoder.cell_shape(grid.tile)
-        cells = SceneCells.for_windows(grid, per_window)
         accumulator = CellAccumulator(staging, cells, dim)
         batches = prefetch(read_batches(info, grid, checkpoint.normalisation, channels, settings.batch_size))
         try:
@@ -153,7 +235,8 @@ def _build(info: RasterInfo, checkpoint: Checkpoint, settings: SceneSettings, gr
         seconds = time.perf_counter() - started
         meta = {"format": FORMAT, "scene": info.path, "windows": count, "dim": dim, "cells": cells.to_dict(),
                 "grid": grid_facts(grid), "seconds": seconds, "windows_per_second": count / max(seconds, 1e-9),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "files": {name: file_facts(staging / name) for name in (CELLS_FILE, VALID_FILE)}}
         (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         if folder.exists():  # built meanwhile by another run, or a damaged one: replace it
             shutil.rmtree(folder, ignore_errors=True)

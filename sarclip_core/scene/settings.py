@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SarclipError
 from ..io import MapExtent, PixelBox, RasterInfo, WindowGrid, make_grid
+from .cache import cache_folder, limit_bytes as cache_limit
 
 OUTPUT_PIXELS_PER_CELL = 4  # the map carries one value per cell; 4 px per cell draws the blend between cells
 
@@ -21,6 +21,8 @@ class SceneSettings:
     resolution: ground resolution of a window pixel in map units (None: the scene's own pixels).
     aoi: only this part of the scene, in pixels or as a map extent.
     index_dir: where scene indexes are cached (None: $SARCLIP_CACHE/index or ~/.cache/sarclip/index).
+    index_cache_gb: the cache's size limit; least recently used indexes are removed beyond it (None:
+    $SARCLIP_INDEX_CACHE_GB, else 5 GB). An index larger than the limit is refused before any work.
     output_factor: source pixels per output pixel (None: about 4 output pixels per scene cell, since a
     map holds one value per cell; 1 gives full resolution).
     """
@@ -32,6 +34,7 @@ class SceneSettings:
     aoi: PixelBox | MapExtent | None = None
     index_dir: str | Path | None = None
     output_factor: int | None = None
+    index_cache_gb: float | None = None
 
     def __post_init__(self) -> None:
         if self.tile is not None and (isinstance(self.tile, bool) or int(self.tile) != self.tile or self.tile < 8):
@@ -40,6 +43,8 @@ class SceneSettings:
             raise SarclipError(f"batch size must be at least 1, got {self.batch_size}")
         if self.output_factor is not None and self.output_factor < 1:
             raise SarclipError(f"output factor must be at least 1, got {self.output_factor}")
+        if self.index_cache_gb is not None:
+            cache_limit(self.index_cache_gb)
 
     def grid(self, info: RasterInfo, native_tile: int) -> WindowGrid:
         """The scene's windows for these settings (the tile defaults to the model's native size)."""
@@ -51,16 +56,10 @@ class SceneSettings:
             return int(self.output_factor)
         return max(1, int(cell_size // OUTPUT_PIXELS_PER_CELL))
 
+    def cache_limit(self) -> int:
+        """The index cache's size limit in bytes."""
+        return cache_limit(self.index_cache_gb)
+
     def cache_dir(self) -> Path:
         """The folder scene indexes are kept in, created if needed."""
-        if self.index_dir is not None:
-            folder = Path(self.index_dir)
-        elif os.environ.get("SARCLIP_CACHE"):
-            folder = Path(os.environ["SARCLIP_CACHE"]) / "index"
-        else:
-            folder = Path.home() / ".cache" / "sarclip" / "index"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise SarclipError(f"{folder}: cannot create the scene index folder ({error.strerror})") from None
-        return folder
+        return cache_folder(self.index_dir)
