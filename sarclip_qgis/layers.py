@@ -16,6 +16,8 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
+from qgis.PyQt.QtGui import QColor
+
 from . import paths
 
 KINDS = ("heatmap", "similarity", "confidence", "labels", "counts", "points")
@@ -47,14 +49,28 @@ def _stretch_to_data(layer: QgsRasterLayer) -> None:
     shader.classifyColorRamp(band=1, input=layer.dataProvider())
 
 
+# Labels an analyst reads by colour: water blue, land brown, clutter grey, ships red (matched by word).
+NAMED_COLOURS = {("water", "sea", "river", "lake", "lagoon", "flood", "flooded", "ocean"): "#377eb8",
+                 ("land", "field", "fields", "urban", "forest", "coast", "coastline"): "#a6761d",
+                 ("clutter", "background"): "#999999", ("ship", "ships", "vessel", "vessels", "boat"): "#e41a1c"}
+
+
+def label_colours(labels: list[str], palette: list[str]) -> list[str]:
+    """One colour per label: its named colour when a word of it has one, else the palette's next unused one."""
+    named = [next((colour for words, colour in NAMED_COLOURS.items()
+                   if set(label.lower().replace(",", " ").split()) & set(words)), None) for label in labels]
+    spare = iter([c for c in palette if c not in named] or palette)
+    return [colour or next(spare, palette[i % len(palette)]) for i, colour in enumerate(named)]
+
+
 def _name_labels(layer: QgsRasterLayer, labels: list[str]) -> None:
-    """Keep the QML palette's colours for values 1..N and name them after the label set."""
+    """Values 1..N named after the label set, coloured by meaning where a label has one, else from the QML palette."""
     renderer = layer.renderer()
     if not isinstance(renderer, QgsPalettedRasterRenderer):
         return
-    colours = [item.color for item in renderer.classes()]
-    classes = [QgsPalettedRasterRenderer.Class(value, colours[(value - 1) % len(colours)], name)
-               for value, name in enumerate(labels, start=1)]
+    palette = [item.color.name() for item in renderer.classes()]
+    classes = [QgsPalettedRasterRenderer.Class(value, QColor(colour), name)
+               for value, (name, colour) in enumerate(zip(labels, label_colours(labels, palette)), start=1)]
     layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), 1, classes))
     layer.renderer().setOpacity(renderer.opacity())
 

@@ -181,6 +181,11 @@ def test_styles_fit_the_data(tmp_path):
     layers.apply_style(layer, "labels", ["ship", "land", "water"])
     assert [(c.value, c.label) for c in layer.renderer().classes()] == [(1, "ship"), (2, "land"), (3, "water")]
     assert layer.renderer().opacity() == 1.0  # opaque categories: their colours match the legend
+    colours = {c.label: c.color.name() for c in layer.renderer().classes()}
+    assert colours == {"ship": "#e41a1c", "land": "#a6761d", "water": "#377eb8"}  # read by meaning, not order
+    layers.apply_style(layer, "labels", ["T72", "open water", "BMP2"])
+    colours = [c.color.name() for c in layer.renderer().classes()]
+    assert colours[1] == "#377eb8" and len(set(colours)) == 3 and "#377eb8" not in (colours[0], colours[2])
 
     grid = qgis_core.QgsVectorLayer("Polygon?crs=EPSG:32631&field=cell:integer&field=ship:double", "g", "memory")
     for i, value in enumerate([0.0, 1.0, 4.0, 9.0, 2.0, 7.0]):
