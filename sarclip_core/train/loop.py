@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import math
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from ..model import AnyReader, create_model, load_checkpoint, model_config, mode
 from ..model.checkpoint import SARCLIP_FILE
 from ..model.dense import feature_map, has_dense_readout
 from .clip import ClipStep
+from .counts import NEGATIVES, count_loss, wrong_counts
 from .distributed import World, gather, mean_over_world
 from .dense import DensePrompts
 from .losses import contrastive_loss, dense_loss
@@ -239,8 +241,14 @@ class Trainer:
         loss_value = 0.0
         for j, idx in enumerate(parts):
             windows, class_tokens, targets = self._dense_inputs(batch, idx)
+            counted, wrong = self._count_negatives(batch, idx)
+            part_tokens = tokens[idx[0]:idx[-1] + 1]
+            if wrong is not None:
+                part_tokens = torch.cat([part_tokens, wrong])
             with self._autocast():
-                image, text, scale, *dense = self.engine(take(idx), tokens[idx[0]:idx[-1] + 1], windows, class_tokens)
+                image, text, scale, *dense = self.engine(take(idx), part_tokens, windows, class_tokens)
+                text, wrong_text = text[:len(idx)], text[len(idx):]
+                part_image, part_text = image, text
                 if cached is not None:
                     image = torch.cat([c[0] for c in cached[:j]] + [image] + [c[0] for c in cached[j + 1:]])
                     text = torch.cat([c[1] for c in cached[:j]] + [text] + [c[1] for c in cached[j + 1:]])
@@ -249,9 +257,29 @@ class Trainer:
                 if dense:
                     loss = loss + self.args.dense_weight / len(parts) * dense_loss(
                         dense[0].float(), dense[1].float(), targets, scale.float(), self.dense.objects)
+                if wrong is not None:
+                    loss = loss + self.args.count_weight / len(parts) * count_loss(
+                        part_image[counted].float(), part_text[counted].float(),
+                        wrong_text.float().reshape(len(counted), NEGATIVES, -1), scale.float())
             loss.backward()
             loss_value = loss.item()
         return loss_value
+
+    def _count_negatives(self, batch: Batch, idx: list[int]) -> tuple[list[int], torch.Tensor | None]:
+        """Positions (within the micro-batch) of captions stating a plural count, and the tokens of their
+        wrong-number copies (NEGATIVES each, in order); ([], None) without --count-weight or such captions."""
+        if not self.args.count_weight:
+            return [], None
+        rng = random.Random(self.args.seed * 1_000_003 + self.step)
+        counted, wrong = [], []
+        for position, i in enumerate(idx):
+            negatives = wrong_counts(batch.captions[i], rng)
+            if negatives:
+                counted.append(position)
+                wrong += negatives
+        if not counted:
+            return [], None
+        return counted, self.module.tokenize(wrong).to(self.world.device)
 
     def _dense_inputs(self, batch: Batch, idx: list[int]):
         """Native windows of a micro-batch with dense truth, a drawn prompt per dense class, and the targets."""

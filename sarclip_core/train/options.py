@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dense-weight", type=float, default=0.0,
                    help="stage 2: weight of the dense cell loss on windows with dense truth (D2C --windows records "
                         "with sea/land or water masks, composed clutter); 0 = chip-level contrastive loss only")
+    p.add_argument("--count-weight", type=float, default=0.0,
+                   help="stage 2: weight of the wrong-number hard-negative loss on captions stating a count "
+                        "(CountCLIP: 'three tanks' against 'five tanks'); 0 = off")
     p.add_argument("--mask-ratio", type=float, default=0.6, help="stage 1: share of patches masked")
     p.add_argument("--shift", type=int, default=8, help="augmentation: random shift in pixels")
     p.add_argument("--skip-bad", action="store_true", help="skip bad rows and unreadable images (listed in the log)")
