@@ -380,7 +380,7 @@ TOOLTIPS = {  # what each control does and in which unit; the README's "QGIS plu
     "batch_spin": "Windows encoded at once: more is faster and uses more memory.",
     "cell_spin": "Size of one count cell, in the scene's map units. Not kept for the next scene.",
     "peak_spin": "A peak (a detected object) needs at least this probability (0: the model's calibrated "
-                 "threshold, e.g. 0.88 for ships).",
+                 "threshold, e.g. 0.68 for ships).",
     "extent_widget": "Only this part of the scene (whole scene when empty). Not kept for the next scene.",
     "run_button": "Run the task in the background through the same Processing algorithm as the toolbox.",
     "cancel_button": "Stop the running task; nothing half-written is left behind.",
