@@ -75,12 +75,14 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def sweep_stale(folder: Path, names: Collection[str] | None = None) -> list[Path]:
+def sweep_stale(folder: Path, names: Collection[str] | None = None, *, own: bool = False) -> list[Path]:
     """Remove the temporary files and folders in `folder` that processes no longer running left behind.
 
     Only hidden entries named by temporary_name or staging_path are candidates, only for the outputs
     in `names` when given, and only when the process id in the name is not alive, so a run still
-    writing is never disturbed. Returns what was removed; entries that cannot be removed are left.
+    writing is never disturbed. `own` adds this process's own: for a CLI interrupted by a signal, which
+    may strike between a file's creation and the code that would remove it. Returns what was removed;
+    entries that cannot be removed are left.
     """
     removed: list[Path] = []
     try:
@@ -89,7 +91,10 @@ def sweep_stale(folder: Path, names: Collection[str] | None = None) -> list[Path
         return removed
     for entry in entries:
         match = STAGING_NAME.match(entry.name)
-        if not match or (names is not None and match["name"] not in names) or process_alive(int(match["pid"])):
+        if not match or (names is not None and match["name"] not in names):
+            continue
+        pid = int(match["pid"])
+        if not (own and pid == os.getpid()) and process_alive(pid):
             continue
         try:
             if entry.is_dir() and not entry.is_symlink():

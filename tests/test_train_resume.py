@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from sarclip_core.train.state import checkpoints
+from sarclip_core.train.state import TrainState, checkpoints, save_state
 from train_helpers import cli, make_tiny_data, steps, train, weights
 
 STEPS = 12  # 4 steps per epoch x 3 epochs
@@ -41,3 +44,24 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path, stage, source, e
     train(*common[:-4], "--logs", tmp_path / "straight", "--name", "run")
     expected, got = weights(tmp_path / "straight" / "run" / "final"), weights(run / "final")
     assert not [k for k, v in expected.items() if not torch.allclose(got[k], v, rtol=1e-6, atol=1e-7)]
+
+
+def test_a_stopped_checkpoint_write_leaves_no_staging_and_a_dead_runs_is_swept(tmp_path):
+    """Ctrl-C or SIGTERM (a KeyboardInterrupt through the CLI) or a full disk while saving: no .step_N.tmp-PID."""
+    root = tmp_path / "checkpoints"
+    state = TrainState(2, {}, {}, {})
+
+    def interrupted(folder: Path) -> None:
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"x" * 1000)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        save_state(root, state, interrupted)
+    assert list(root.iterdir()) == []
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    stale = root / f".step_00000001.tmp-{child.pid}"  # a run killed outright while saving
+    stale.mkdir()
+    save_state(root, state, lambda folder: folder.mkdir())
+    assert [p.name for p in root.iterdir()] == ["step_00000002"]

@@ -15,6 +15,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window as RioWindow
 
 from ..errors import RasterError
+from ..files import staging_path
 from .raster import GDAL_ENV, RasterInfo
 from .windows import PixelBox
 
@@ -108,9 +109,8 @@ class BlendedWriter:
             raise RasterError(folder, "output folder does not exist")
         if not writable(folder):
             raise RasterError(folder, "output folder is not writable")
-        token = f"{os.getpid()}-{id(self):x}"
-        self._acc_path = folder / f".{self.path.name}.{token}.acc.tif"
-        self._tmp_path = folder / f".{self.path.name}.{token}.partial.tif"
+        self._acc_path = staging_path(self.path, ".acc.tif")
+        self._tmp_path = staging_path(self.path, ".partial.tif")
 
     def __enter__(self) -> "BlendedWriter":
         self._env = rasterio.Env(**GDAL_ENV)
@@ -121,8 +121,10 @@ class BlendedWriter:
                 count=2 * self.bands, dtype="float64", crs=self.grid.crs,
                 transform=rasterio.Affine(*self.grid.transform), tiled=True, blockxsize=FINAL_BLOCK,
                 blockysize=FINAL_BLOCK, interleave="pixel", SPARSE_OK="TRUE", BIGTIFF="IF_SAFER")
-        except Exception as exc:
+        except BaseException as exc:
             self.abort()
+            if not isinstance(exc, Exception):  # Ctrl-C or SIGTERM while the file was being made
+                raise
             raise RasterError(self._acc_path.parent, f"cannot create files here ({exc})") from None
         return self
 
@@ -159,7 +161,7 @@ class BlendedWriter:
         try:
             self._finish()
             os.replace(self._tmp_path, self.path)
-        except Exception:
+        except BaseException:  # Ctrl-C or SIGTERM too: nothing half-written stays
             self.abort()
             raise
         self._cleanup()

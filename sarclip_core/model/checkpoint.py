@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import SarclipError
-from ..files import check_writable_place, replace_folder
+from ..files import check_writable_place, replace_folder, sweep_stale, temporary_name
 from ..io import Normalisation
 from .anyreader import AnyReader
 
@@ -57,19 +57,25 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict
     target = Path(directory)
     check_checkpoint_target(target)
     reader = AnyReader.for_model(model) if reader is None else reader
-    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    sweep_stale(target.parent, {target.name})  # left by a run killed while saving here
+    staging = temporary_name(target)
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    size = reader.native_size
-    open_clip_cfg = {"model_cfg": config,
-                     "preprocess_cfg": {"size": size, "mean": [0.0] * 3, "std": [1.0] * 3, "interpolation": "bilinear"}}
-    meta = {"format": FORMAT, "normalisation": (normalisation or Normalisation()).to_dict(), "input_channels": channels,
-            "labels": labels, "anyreader": {"heads": reader.fusion.attn.num_heads, "enabled": reader.enabled},
-            "train_args": train_args or {}, "calibration": calibration or {}}
-    _write_json(staging / CONFIG_FILE, open_clip_cfg)
-    _write_json(staging / SARCLIP_FILE, meta)
-    save_file(_tensors(model, dtype), str(staging / WEIGHTS_FILE))
-    save_file(_tensors(reader.fusion, dtype), str(staging / READER_FILE))
+    try:
+        staging.mkdir(parents=True)
+        size = reader.native_size
+        open_clip_cfg = {"model_cfg": config, "preprocess_cfg": {"size": size, "mean": [0.0] * 3, "std": [1.0] * 3,
+                                                                 "interpolation": "bilinear"}}
+        meta = {"format": FORMAT, "normalisation": (normalisation or Normalisation()).to_dict(),
+                "input_channels": channels, "labels": labels,
+                "anyreader": {"heads": reader.fusion.attn.num_heads, "enabled": reader.enabled},
+                "train_args": train_args or {}, "calibration": calibration or {}}
+        _write_json(staging / CONFIG_FILE, open_clip_cfg)
+        _write_json(staging / SARCLIP_FILE, meta)
+        save_file(_tensors(model, dtype), str(staging / WEIGHTS_FILE))
+        save_file(_tensors(reader.fusion, dtype), str(staging / READER_FILE))
+    except BaseException:  # a full disk, Ctrl-C, SIGTERM: no staging folder stays beside the checkpoint
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     replace_folder(staging, target)
     return target
 

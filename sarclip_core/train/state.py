@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
@@ -13,6 +12,7 @@ from typing import Any, Callable
 import torch
 
 from ..errors import SarclipError
+from ..files import sweep_stale, temporary_name
 
 STATE_FILE = "train_state.pt"
 STATE_KEYS = ("step", "optimizer", "scheduler", "extra", "torch_rng", "python_rng")  # what save_state writes
@@ -31,18 +31,27 @@ class TrainState:
 
 
 def save_state(root: Path, state: TrainState, save_model: Callable[[Path], None], keep: int = 2) -> Path:
-    """Write checkpoints/step_NNNNNNNN (model dir + state) via a temporary dir and rename; keep the newest `keep`."""
+    """Write checkpoints/step_NNNNNNNN (model dir + state) via a temporary dir and rename; keep the newest `keep`.
+
+    The temporary dir is removed whatever stops the write (a full disk, Ctrl-C, SIGTERM through the CLI);
+    those of killed runs are swept here too.
+    """
     root.mkdir(parents=True, exist_ok=True)
+    sweep_stale(root)
     target = root / f"step_{state.step:08d}"
-    staging = root / f".{target.name}.tmp-{os.getpid()}"
+    staging = temporary_name(target)
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    save_model(staging / MODEL_DIR)
-    payload = {"step": state.step, "optimizer": state.optimizer, "scheduler": state.scheduler, "extra": state.extra,
-               "torch_rng": torch.get_rng_state(), "python_rng": list(random.getstate()[1])}
-    torch.save(payload, staging / STATE_FILE)
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+    try:
+        staging.mkdir()
+        save_model(staging / MODEL_DIR)
+        payload = {"step": state.step, "optimizer": state.optimizer, "scheduler": state.scheduler,
+                   "extra": state.extra, "torch_rng": torch.get_rng_state(), "python_rng": list(random.getstate()[1])}
+        torch.save(payload, staging / STATE_FILE)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     for old in checkpoints(root)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return target
