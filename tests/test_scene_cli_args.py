@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bad_input_helpers import one_error_line
+from bad_input_helpers import one_error_line, read_only_folder, tree
 from sarclip_core.scene.__main__ import main as scene_main
 from scene_helpers import speckle_scene
 
@@ -22,3 +22,42 @@ def test_silently_replaced_values_are_refused(tmp_path, monkeypatch, capsys, fla
     assert scene_main(argv + flags) == 2
     one_error_line(capsys.readouterr().err, *words)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]  # no outputs, no index
+
+
+def _file_at_out(tmp_path):
+    (tmp_path / "out").write_text("mine")
+    return ["--out", str(tmp_path / "out")]
+
+
+def _folder_as_output(tmp_path):
+    (tmp_path / "out" / "heatmap.png").mkdir(parents=True)
+    return ["--out", str(tmp_path / "out")]
+
+
+def _json_is_a_folder(tmp_path):
+    (tmp_path / "summary").mkdir()
+    return ["--out", str(tmp_path / "out"), "--json", str(tmp_path / "summary")]
+
+
+@pytest.mark.parametrize("make, words", [
+    (_file_at_out, ["out: --out is a file, not a folder"]),
+    (_folder_as_output, ["heatmap.png: --out is a folder"]),
+    (_json_is_a_folder, ["summary: --json is a folder"]),
+    ("out-under-read-only", ["--out: cannot write in"]),
+    ("json-under-read-only", ["--json: cannot write in"]),
+])
+def test_unwritable_outputs_are_refused_before_any_work(tmp_path, monkeypatch, capsys, make, words):
+    monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
+    scene = speckle_scene(tmp_path / "scene.tif", [(40, 40)], size=128)
+    with read_only_folder(tmp_path) as locked:
+        if make == "out-under-read-only":
+            flags = ["--out", str(locked / "new" / "out")]
+        elif make == "json-under-read-only":
+            flags = ["--out", str(tmp_path / "out"), "--json", str(locked / "s.json")]
+        else:
+            flags = make(tmp_path)
+        before = tree(tmp_path)
+        argv = [str(scene), "--query", "ship", "--model", str(tmp_path / "no-model"), *flags]
+        assert scene_main(argv) == 2  # the model (missing here) is never reached
+        one_error_line(capsys.readouterr().err, *words)
+        assert tree(tmp_path) == before

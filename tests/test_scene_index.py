@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -244,4 +246,65 @@ def test_an_index_larger_than_the_free_disk_is_refused_in_one_line(tmp_path, ran
     line = one_error_line(done.stderr, str(vrt), "would take about", "TB", "244,109,376 windows", "free", "--aoi",
                           "--resolution")
     assert f"{index} has " in line
-    assert _files(index) == []
+    assert _files(index) == [] and not out.exists()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_staging_of_dead_runs_is_swept_at_start_and_a_live_runs_is_kept(tmp_path, scene, random_model):
+    out, index = tmp_path / "out", tmp_path / "index"
+    out.mkdir()
+    index.mkdir()
+    dead, live = _dead_pid(), os.getpid()
+    stale = [out / f".h.tif.tmp-{dead}-0a1b2c3d.acc.tif", out / f".h.tif.tmp-{dead}-0a1b2c3d.partial.tif",
+             out / f".h.png.tmp-{dead}-0a1b2c3d.partial.png", index / f".{'0' * 32}.tmp-{dead}-0a1b2c3d"]
+    kept = [out / f".h.tif.tmp-{live}-0a1b2c3d.acc.tif", out / f".notes.txt.tmp-{dead}", out / ".h.tif.acc.tif",
+            index / f".{'1' * 32}.tmp-{live}-0a1b2c3d"]
+    for path in stale + kept:
+        path.mkdir() if path.parent == index else path.write_bytes(b"x")
+    text_query(scene, "ship", out / "h.tif", random_model, SceneSettings(index_dir=index))
+    assert [p for p in stale if p.exists()] == [] and all(p.exists() for p in kept)
+
+
+@pytest.mark.parametrize("phase", ["indexing", "writing the heatmap"])
+def test_sigterm_mid_run_leaves_nothing_behind(tmp_path, random_model, phase):
+    """SIGTERM (timeout, a service manager, a killed qgis_process) cleans up like Ctrl-C, in a real process."""
+    scene = speckle_scene(tmp_path / "scene.tif", [(100, 100)], size=1536)
+    out, index = tmp_path / "out", tmp_path / "index"
+    if phase == "writing the heatmap":
+        build_index(scene, random_model, SceneSettings(index_dir=index))
+    before = _files(index) if index.exists() else []
+    staging = (lambda: list(index.glob(".*.tmp-*"))) if phase == "indexing" else \
+        (lambda: list(out.glob(".heatmap.tif.tmp-*.acc.tif")))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    child = subprocess.Popen([sys.executable, "-m", "sarclip_core.scene", str(scene), "--query", "ship", "--model",
+                              str(random_model), "--out", str(out), "--index-dir", str(index), "--batch-size", "1",
+                              "--output-factor", "1"], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not (index.is_dir() and out.is_dir() and staging()) and child.poll() is None:
+            assert time.monotonic() < deadline, "the run never got to the phase"
+            time.sleep(0.005)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 143, err
+    one_error_line(err, "interrupted", "SIGTERM")
+    assert _files(index) == before and not out.exists()  # the run made --out, and removed it empty
+
+
+def test_a_10000_character_query_works_and_says_it_was_cut(tmp_path, scene, random_model, capsys):
+    from sarclip_core.scene.__main__ import main as scene_main
+    query = ("a long pasted paragraph about ships in a harbour " * 250)[:10_000]
+    out, summary = tmp_path / "out", tmp_path / "s.json"
+    assert scene_main([str(scene), "--query", query, "--model", str(random_model), "--out", str(out),
+                       "--index-dir", str(tmp_path / "index"), "--json", str(summary)]) == 0
+    warnings = json.loads(summary.read_text())["query"]["warnings"]
+    assert any("10,000 characters" in w and "text tower's context of" in w for w in warnings), warnings
+    assert "note: the query (10,000 characters)" in capsys.readouterr().out
+    assert _files(out) == ["heatmap.png", "heatmap.tif"]

@@ -7,18 +7,21 @@ import json
 import math
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from tqdm import tqdm
 
 from ..cli import run_cli
 from ..errors import SarclipError
+from ..files import atomic_text, check_output_file, sweep_stale
 from ..io import MapExtent, PixelBox, describe
 from ..io.windows import check_overlap
-from ..model import load_model
+from ..model import Checkpoint, load_model
 from .api import classify_labels, count_objects, text_query
-from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, clear as clear_index_cache, human_bytes
-from .prompts import parse_labels, parse_query
+from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, clear as clear_index_cache, human_bytes
+from .prompts import cut_query_note, parse_labels, parse_query
 from .settings import SceneSettings
 
 
@@ -79,6 +82,45 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_overlap(args.overlap)
 
 
+OUTPUT_FILES = {"query": ("heatmap.tif", "heatmap.png"), "labels": ("labels.tif", "labels.png", "confidence.tif"),
+                "count": ("counts.gpkg",)}
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before any work, outputs that could not be written: --out a file or in a place no folder can be
+    made, an output name that is a folder, an unwritable --json."""
+    if args.out.exists() and not args.out.is_dir():
+        raise SarclipError(f"{args.out}: --out is a file, not a folder; give a folder for the outputs")
+    asked = [step for step in OUTPUT_FILES if getattr(args, step)]
+    for name in (name for step in asked for name in OUTPUT_FILES[step]):
+        check_output_file(args.out / name, "--out")
+    if args.json:
+        check_output_file(args.json, "--json")
+
+
+@contextmanager
+def output_folder(folder: Path, index_dir: Path | None) -> Iterator[None]:
+    """--out for the run: made if missing, and removed again if the run fails and leaves it empty.
+
+    After an interrupt (Ctrl-C, SIGTERM), which may strike between a temporary file's creation and the
+    code that would remove it, this process's own temporary files in --out and the index cache go too.
+    """
+    made = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SarclipError(f"{folder}: --out: cannot make the folder ({error.strerror or error})") from None
+    try:
+        yield
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt):
+            sweep_stale(folder, own=True)
+            sweep_stale(cache_folder(index_dir), own=True)
+        if made and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+
+
 def run(args: argparse.Namespace) -> dict:
     """Run what the arguments ask for; the summary of each step under its name."""
     check_arguments(args)
@@ -88,8 +130,13 @@ def run(args: argparse.Namespace) -> dict:
         parse_query(args.query)  # bad text fails before the model loads
     if args.labels:
         parse_labels(args.labels)
-    args.out.mkdir(parents=True, exist_ok=True)
-    checkpoint = load_model(args.model)
+    check_outputs(args)
+    with output_folder(args.out, args.index_dir):
+        checkpoint = load_model(args.model)
+        return _analyse(args, checkpoint, settings)
+
+
+def _analyse(args: argparse.Namespace, checkpoint: Checkpoint, settings: SceneSettings) -> dict:
     summary: dict = {}
     with tqdm(total=1.0, unit="", bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr,
               disable=None, leave=False) as bar:  # no bar into a log; cleared, so an error is the only line
@@ -102,6 +149,9 @@ def run(args: argparse.Namespace) -> dict:
             bar.set_description("query")
             summary["query"] = text_query(args.scene, args.query, args.out / "heatmap.tif", **common,
                                           peak_threshold=args.peak_threshold)
+            note = cut_query_note(checkpoint, args.query)
+            if note:
+                summary["query"]["warnings"].append(note)
         if args.labels:
             bar.set_description("labels")
             summary["labels"] = classify_labels(args.scene, args.labels, args.out / "labels.tif",
@@ -133,9 +183,12 @@ def main(argv: list[str] | None = None) -> int:
             return
         summary = run(args)
         if args.json:
-            args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+            with atomic_text(args.json) as handle:
+                json.dump(summary, handle, indent=2)
         for name, result in summary.items():
             print(f"{name}: {result['message']}")
+            for note in result["warnings"]:
+                print(f"  note: {note}")
             for what, path in result["outputs"].items():
                 print(f"  {what}: {path}")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -14,6 +13,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window as RioWindow
 
 from ..errors import RasterError
+from ..files import staging_path, sweep_stale
 from ..io import BlendedWriter, OutputGrid
 from ..io.writer import FINAL_BLOCK, writable, overview_levels
 
@@ -27,18 +27,24 @@ class Writer(Protocol):
 
 
 def temporary_path(path: Path) -> Path:
-    """A hidden name beside `path` for building it before the rename."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    """A hidden name beside `path` for building it before the rename (its extension kept for the driver)."""
+    return staging_path(path, f".partial{path.suffix}")
 
 
 def check_output(path: str | os.PathLike) -> Path:
-    """An output path whose folder exists and is writable (checked before any work is done)."""
+    """An output path whose folder exists and is writable (checked before any work is done).
+
+    Temporary files of this output and its quick-look that a killed run left behind are removed here.
+    """
     path = Path(path)
     folder = path.parent
     if not folder.is_dir():
         raise RasterError(folder, "output folder does not exist")
+    if path.is_dir():
+        raise RasterError(path, "is a folder; give a file name for this output")
     if not writable(folder):
         raise RasterError(folder, "output folder is not writable")
+    sweep_stale(folder, {path.name, path.with_suffix(".png").name})
     return path
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import open_clip
 
 from ..errors import SarclipError
 from ..model import Checkpoint, encode_text
-from ..model.prompts import class_text_embeddings, ensemble
+from ..model.prompts import TEMPLATES, class_text_embeddings, ensemble
 
 BACKGROUND_PROMPTS = ("a SAR image of clutter without any target", "an empty SAR scene showing only background clutter",
                       "no targets are visible in this SAR image", "a SAR image of the open sea surface")
@@ -54,6 +55,18 @@ def embed_query(checkpoint: Checkpoint, query: str) -> np.ndarray:
     vectors = embed(checkpoint, parse_query(query))
     mean = vectors.mean(axis=0)
     return (mean / max(float(np.linalg.norm(mean)), 1e-12))[None].astype(np.float32)
+
+
+def cut_query_note(checkpoint: Checkpoint, query: str) -> str | None:
+    """A note when a query's phrase, in the longest prompt template, is longer than the text tower's context:
+    the tokenizer then cuts it silently, so the map answers only its first words."""
+    context = int(getattr(checkpoint.model, "context_length", 77))
+    prompts = [template.format(phrase) for phrase in parse_query(query) for template in TEMPLATES]
+    longest = max(int((open_clip.tokenize([text], context_length=len(text) + 2) != 0).sum()) for text in prompts)
+    if longest <= context:
+        return None
+    return (f"the query ({len(query):,} characters) is longer than the text tower's context of {context} tokens "
+            "(prompt included): only its first words were used")
 
 
 def has_background(labels: list[str]) -> bool:

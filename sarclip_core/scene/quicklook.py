@@ -17,6 +17,7 @@ from ..figures import new_figure
 from .outputs import palette, temporary_path
 
 MAX_SIDE = 1024  # pixels of the map drawn: a decimated read, so memory does not grow with the scene
+MAX_TITLE = 90  # characters: a longer title (a pasted paragraph as the query) would outgrow the figure
 
 
 def _read_preview(path: Path, categorical: bool) -> tuple[np.ndarray, tuple[float, float, float, float]]:
@@ -49,7 +50,7 @@ def write_quicklook(raster: Path, png: Path, title: str, labels: Sequence[str] |
                     interpolation="nearest")
         axes.legend(handles=[Patch(color=np.array(colours[i + 1]) / 255, label=name) for i, name in enumerate(labels)],
                     loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
-    axes.set_title(title, fontsize="medium")
+    axes.set_title(title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 1] + "…", fontsize="medium")
     axes.tick_params(labelsize="x-small")
     tmp = temporary_path(png)
     try:
