@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bad_input_helpers import one_error_line, read_only_folder, tree
 from sarclip_core.evaluate.__main__ import main
 from test_evaluate_helpers import checkpoint_dir, scenes, test_folder, train_folder  # noqa: F401
 
@@ -106,3 +107,24 @@ def test_excel_csv_and_jsonl_with_a_byte_order_mark_are_read(tmp_path):
     (tmp_path / "r.jsonl").write_text('\ufeff{"filepath": "a.png", "captions": ["a ship"]}\n', encoding="utf-8")
     assert read_caption_pairs(tmp_path / "c.csv") == [(image, "a ship")]
     assert [record["filepath"] for _, record in read_jsonl(tmp_path / "r.jsonl")] == ["a.png"]
+
+
+@pytest.mark.parametrize("where, words", [
+    ("json-folder", ["metrics: --json is a folder"]),
+    ("report-file", ["report: --report is a file, not a folder"]),
+    ("json-read-only", ["--json: cannot write in"]),
+    ("report-read-only", ["--report: cannot write in"]),
+])
+def test_unwritable_report_or_json_is_refused_before_the_evaluation(train_folder, tmp_path, capsys, where, words):
+    """Checked before the model loads (a model that does not exist is never reached) and before any task runs."""
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "report").write_text("mine")
+    with read_only_folder(tmp_path) as locked:
+        flags = {"json-folder": ["--json", str(tmp_path / "metrics")],
+                 "report-file": ["--report", str(tmp_path / "report")],
+                 "json-read-only": ["--json", str(locked / "m.json")],
+                 "report-read-only": ["--report", str(locked / "new-report")]}[where]
+        before = tree(tmp_path)
+        assert main(["zeroshot", "--model", "no-such-model", "--data", str(train_folder), "--quiet", *flags]) == 2
+        one_error_line(capsys.readouterr().err, *words)
+        assert tree(tmp_path) == before

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from rasterio.errors import NotGeoreferencedWarning
 
 from ..errors import SarclipError
+from ..files import check_output_file
 from ..io.raster import NoCrsWarning
 from .annotated import FORMATS
 from .embeddings import Embedder
@@ -110,6 +111,16 @@ def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, Any]]], st
     return tasks, str(model), baseline and str(baseline), int(args.batch_size or config.get("batch_size") or DEFAULT_BATCH)
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before the evaluation runs, a --json or --report that could not be written at its end."""
+    if args.json:
+        check_output_file(args.json, "--json")
+    if args.report:
+        if args.report.exists() and not args.report.is_dir():
+            raise SarclipError(f"{args.report}: --report is a file, not a folder; give a folder for report.md and plots")
+        check_output_file(args.report / "report.md", "--report")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     for category in (NotGeoreferencedWarning, NoCrsWarning):  # image chips have no CRS, by nature
@@ -117,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         start = time.perf_counter()
         tasks, model_spec, baseline_spec, batch_size = plan(args)
+        check_outputs(args)
         model = Embedder.load(model_spec, batch_size, not args.quiet)
         baseline = Embedder.load(baseline_spec, batch_size, not args.quiet) if baseline_spec else None
         runs = run_suite(tasks, model, baseline)
