@@ -37,6 +37,7 @@ from .settings import SceneSettings
 
 INDEX_SHARE = 0.9  # of the progress bar, when the index has to be built
 TOP_PEAKS = 20
+CHECKED_PEAKS = 200  # a heatmap's strongest peaks that are checked against the radar return
 
 
 @dataclass
@@ -227,8 +228,10 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], 
     outputs = {"heatmap": str(out)}
     if quicklook:
         outputs["quicklook"] = str(write_quicklook(out, out.with_suffix(".png"), name, unit=unit))
+    checked = len(peaks)
     if snap:
-        points = run.object_points(peaks)
+        checked = min(checked, CHECKED_PEAKS)  # the map's count is exact; confirming all is the count task's job
+        points = run.object_points(peaks[:checked])
         near = run.scatterers(candidates)
         pick = most_likely(candidates, near) if candidates else None
         best_point = (near[pick].x, near[pick].y, candidates[pick][2]) if pick is not None else None
@@ -238,13 +241,17 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], 
     found = [dict(x=x, y=y, score=round(v, 4)) for x, y, v in points[:TOP_PEAKS]]
     best = dict(x=best_point[0], y=best_point[1], score=round(best_point[2], 4), snapped=snap) if best_point else None
     where = f"; best {found[0]['score']:.3f} at ({found[0]['x']:.1f}, {found[0]['y']:.1f})" if found else ""
-    kind = "confirmed peaks" if snap else "peaks"
     flat = not np.isfinite(threshold)  # a scene-relative cut on a flat map
     cut = "(the map is flat: nothing stands out)" if flat else f"at or above {threshold:.3f}"
-    message = f"heatmap written; {len(points)} {kind} {cut}{where}"
+    confirmed_note = ""
+    if snap:
+        strongest = f"of the strongest {checked} " if checked < len(peaks) else ""
+        confirmed_note = f", {len(points)} {strongest}confirmed by a bright scatterer"
+    message = f"heatmap written; {len(peaks)} peaks {cut}{confirmed_note}{where}"
     return run.summary(outputs, message, query=what, values=unit, peak_threshold=None if flat else round(threshold, 4),
                        score_range=[round(float(np.nanmin(values)), 4), round(float(np.nanmax(values)), 4)],
-                       peak_count=len(points), peaks=found, best=best)
+                       peak_count=len(peaks), confirmed_count=len(points) if snap else None, peaks_checked=checked,
+                       peaks=found, best=best)
 
 
 def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps: Steps,
