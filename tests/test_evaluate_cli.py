@@ -69,7 +69,7 @@ def test_json_config_paths_and_model_are_relative_to_the_file(checkpoint_dir, tr
 @pytest.mark.parametrize("make_args, message", [
     (lambda d: ["zeroshot", "--data", str(d / "empty")], "no class sub-folders"),
     (lambda d: ["zeroshot", "--data", str(d / "hollow")], "hollow/T72: class folder has no images"),
-    (lambda d: ["zeroshot", "--data", str(d / "missing")], "image folder not found"),
+    (lambda d: ["zeroshot", "--data", str(d / "missing")], "missing: --data not found"),
     (lambda d: ["retrieval", "--data", str(d / "bad.csv")], "needs a header with 'filepath' and 'caption'"),
     (lambda d: ["counting", "--format", "jsonl", "--data", str(d / "bad.jsonl")], "line 2: not JSON"),
     (lambda d: ["all", "--config", str(d / "typo.yaml")], "task zeroshot has no option shot"),

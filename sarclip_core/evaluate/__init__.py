@@ -6,12 +6,15 @@ Command line: `python -m sarclip_core.evaluate TASK ...`. Python API:
     class_text_embeddings(model_or_encoder, ["T72", "BMP2"]) -> (K, D) prompt-ensembled class embeddings
 """
 
-from ..model.prompts import TEMPLATES, class_phrases, class_text_embeddings
-from .embeddings import Embedder, evaluation_mode
-from .metrics import (confusion_matrix, counting_metrics, first_hit_rank, mean_per_class_accuracy, retrieval_recalls,
-                      topk_accuracy)
-from .results import Confusion, TaskResult
-from .suite import TASKS, evaluate_task, load_config, run_suite, run_task
+from ..lazy import lazy_attributes
+
+# imported on first use (they load PyTorch), so the command line reports bad input at once
+__getattr__ = lazy_attributes(__name__, {
+    "TEMPLATES": "..model.prompts", "class_phrases": "..model.prompts", "class_text_embeddings": "..model.prompts",
+    "Embedder": ".embeddings", "evaluation_mode": ".embeddings", "confusion_matrix": ".metrics",
+    "counting_metrics": ".metrics", "first_hit_rank": ".metrics", "mean_per_class_accuracy": ".metrics",
+    "retrieval_recalls": ".metrics", "topk_accuracy": ".metrics", "Confusion": ".results", "TaskResult": ".results",
+    "TASKS": ".suite", "evaluate_task": ".suite", "load_config": ".suite", "run_suite": ".suite", "run_task": ".suite"})
 
 __all__ = [
     "Confusion", "Embedder", "TASKS", "TEMPLATES", "TaskResult", "class_phrases", "class_text_embeddings",

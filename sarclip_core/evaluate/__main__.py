@@ -12,15 +12,15 @@ from typing import Any, Sequence
 
 from rasterio.errors import NotGeoreferencedWarning
 
+from ..cli import run_cli
 from ..errors import SarclipError
 from ..files import check_output_file
 from ..io.raster import NoCrsWarning
 from .annotated import FORMATS
-from .embeddings import Embedder
-from .report import describe_model, text_table, write_json, write_report
-from .suite import check_options, load_config, run_suite, task_options
 
 DEFAULT_BATCH = 64
+INPUT_OPTIONS = ("data", "test_data", "annotations", "images", "masks", "fit_data", "fit_annotations", "fit_images",
+                 "config")  # files or folders a task reads (--classes and --templates may be text instead)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,8 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_inputs(args: argparse.Namespace) -> None:
+    """A missing input file or folder is one line at once, before PyTorch and the model load (a config's own
+    task inputs are checked when the config is read)."""
+    for option in INPUT_OPTIONS:
+        value = getattr(args, option, None)
+        if value is not None and not Path(value).exists():
+            raise SarclipError(f"{value}: --{option.replace('_', '-')} not found")
+
+
 def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, Any]]], str, str | None, int]:
     """The tasks with their options, the model, the baseline and the batch size, from flags and config."""
+    from .suite import check_options, load_config, task_options
+
     config: dict[str, Any] = load_config(args.config) if args.task == "all" else {}
     tasks = config.get("tasks") or [(args.task, {k: getattr(args, k) for k in task_options(args.task) if hasattr(args, k)})]
     for name, options in tasks:
@@ -125,10 +136,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     for category in (NotGeoreferencedWarning, NoCrsWarning):  # image chips have no CRS, by nature
         warnings.filterwarnings("ignore", category=category)
-    try:
+
+    def work() -> None:
         start = time.perf_counter()
-        tasks, model_spec, baseline_spec, batch_size = plan(args)
+        check_inputs(args)
         check_outputs(args)
+        from .embeddings import Embedder  # PyTorch: only once the inputs and outputs are known to be there
+        from .report import describe_model, text_table, write_json, write_report
+        from .suite import run_suite
+
+        tasks, model_spec, baseline_spec, batch_size = plan(args)
         model = Embedder.load(model_spec, batch_size, not args.quiet)
         baseline = Embedder.load(baseline_spec, batch_size, not args.quiet) if baseline_spec else None
         runs = run_suite(tasks, model, baseline)
@@ -143,10 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"metrics: {write_json(args.json, runs, models, seconds)}")
         if args.report:
             print(f"report: {write_report(args.report, runs, models, seconds)}")
-    except SarclipError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+
+    return run_cli(work)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
-"""Scene inference: index a SAR scene's windows once, then heatmaps, label maps and counts from the index."""
+"""Scene inference: index a SAR scene's windows once, then heatmaps, label maps and counts from the index.
+
+The functions that need the model (and so PyTorch) are imported on first use (see sarclip_core.lazy).
+"""
 
 from ..errors import Cancelled, SarclipError
 from ..io import MapExtent, PixelBox
-from .api import build_index, classify_labels, count_objects, image_query, text_query
+from ..lazy import lazy_attributes
 from .cache import clear as clear_index_cache
-from .index import SceneIndex
 from .settings import SceneSettings
+
+__getattr__ = lazy_attributes(__name__, {
+    "build_index": ".api", "classify_labels": ".api", "count_objects": ".api", "image_query": ".api",
+    "text_query": ".api", "SceneIndex": ".index"})
 
 __all__ = ["Cancelled", "MapExtent", "PixelBox", "SarclipError", "SceneIndex", "SceneSettings", "build_index",
            "classify_labels", "clear_index_cache", "count_objects", "image_query", "text_query"]

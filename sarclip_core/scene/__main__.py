@@ -9,20 +9,21 @@ import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from tqdm import tqdm
 
 from ..cli import run_cli
 from ..errors import SarclipError
 from ..files import atomic_text, check_output_file, sweep_stale
-from ..io import MapExtent, PixelBox, describe
+from ..io import MapExtent, PixelBox, RasterInfo, describe
 from ..io.windows import check_overlap
-from ..model import Checkpoint, load_model
-from .api import classify_labels, count_objects, text_query
 from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, clear as clear_index_cache, human_bytes
-from .prompts import cut_query_note, parse_labels, parse_query
+from .phrases import parse_labels, parse_query
 from .settings import SceneSettings
+
+if TYPE_CHECKING:
+    from ..model import Checkpoint
 
 
 def parse_aoi(text: str | None) -> PixelBox | MapExtent | None:
@@ -130,13 +131,18 @@ def run(args: argparse.Namespace) -> dict:
         parse_query(args.query)  # bad text fails before the model loads
     if args.labels:
         parse_labels(args.labels)
+    describe_quietly(args.scene)  # a missing or unreadable scene is reported before PyTorch loads
     check_outputs(args)
     with output_folder(args.out, args.index_dir):
-        checkpoint = load_model(args.model)
-        return _analyse(args, checkpoint, settings)
+        from ..model import load_model  # PyTorch: only now that the inputs and outputs are known to be good
+
+        return _analyse(args, load_model(args.model), settings)
 
 
 def _analyse(args: argparse.Namespace, checkpoint: Checkpoint, settings: SceneSettings) -> dict:
+    from .api import classify_labels, count_objects, text_query
+    from .prompts import cut_query_note
+
     summary: dict = {}
     with tqdm(total=1.0, unit="", bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr,
               disable=None, leave=False) as bar:  # no bar into a log; cleared, so an error is the only line
@@ -164,13 +170,16 @@ def _analyse(args: argparse.Namespace, checkpoint: Checkpoint, settings: SceneSe
     return summary
 
 
-def default_cell(scene: str, native: int, settings: SceneSettings) -> float:
-    """Four windows across, in map units."""
-
+def describe_quietly(scene: str) -> RasterInfo:
+    """The scene's description; its warnings (no CRS) are left to the run, which reports them once."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        info = describe(scene)
-    return 4 * (settings.tile or native) * (settings.resolution or info.pixel_size[0])
+        return describe(scene)
+
+
+def default_cell(scene: str, native: int, settings: SceneSettings) -> float:
+    """Four windows across, in map units."""
+    return 4 * (settings.tile or native) * (settings.resolution or describe_quietly(scene).pixel_size[0])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,33 +5,13 @@ from __future__ import annotations
 import numpy as np
 import open_clip
 
-from ..errors import SarclipError
 from ..model import Checkpoint, encode_text
 from ..model.prompts import TEMPLATES, class_text_embeddings, ensemble
+from .phrases import parse_labels, parse_query  # here too: the engine's modules take the text side from one place
 
 BACKGROUND_PROMPTS = ("a SAR image of clutter without any target", "an empty SAR scene showing only background clutter",
                       "no targets are visible in this SAR image", "a SAR image of the open sea surface")
 BACKGROUND_WORDS = {"background", "clutter", "empty", "nothing", "none"}
-
-
-def parse_labels(labels: str | list[str]) -> list[str]:
-    """Label names from "a, b, c" or a list; empty names dropped, duplicates refused."""
-    names = [part.strip() for part in (labels.split(",") if isinstance(labels, str) else labels)]
-    names = [name for name in names if name]
-    if not names:
-        raise SarclipError("the label set is empty; give labels such as \"T72, BMP2, clutter\"")
-    seen = {name.lower() for name in names}
-    if len(seen) != len(names):
-        raise SarclipError(f"the label set repeats a label: {', '.join(names)}")
-    return names
-
-
-def parse_query(query: str) -> list[str]:
-    """The phrases of a query: one phrase, or several separated by ';' (their embeddings are averaged)."""
-    phrases = [part.strip() for part in (query or "").split(";") if part.strip()]
-    if not phrases:
-        raise SarclipError("the query is empty; type what to look for, e.g. \"ship\" or \"tank; armoured vehicle\"")
-    return phrases
 
 
 def embed(checkpoint: Checkpoint, labels: list[str]) -> np.ndarray:

@@ -7,8 +7,6 @@ import sys
 from typing import Sequence
 
 from ..cli import run_cli
-from .distributed import close_world, init_world
-from .loop import Trainer
 from .options import parse_args
 
 
@@ -17,6 +15,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("rasterio._env").setLevel(logging.ERROR)
     def work() -> None:
         args = parse_args(argv)
+        from .distributed import close_world, init_world  # PyTorch: only once the arguments are known to be good
+        from .loop import Trainer
+
         world = init_world(args.device)
         try:
             Trainer(args, world).run()

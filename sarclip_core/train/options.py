@@ -10,8 +10,8 @@ from typing import Sequence
 import yaml
 
 from ..errors import SarclipError
-from ..model import DEFAULT_MODEL
-from ..model.checkpoint import check_checkpoint_target
+
+INPUT_OPTIONS = ("train_data", "val_data", "val_zeroshot")  # manifests or folders, several joined with '::'
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-data", help="filepath,caption[,label] CSV or D2C JSONL; for --stage ssl also a folder")
     p.add_argument("--val-data", help="CSV/JSONL of held-out images+captions: retrieval recall each epoch")
     p.add_argument("--val-zeroshot", help="class-folder of held-out images: zero-shot top-1 each epoch")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="open_clip architecture name or JSON config file")
+    p.add_argument("--model", help="open_clip architecture name or JSON config file "
+                                   "(default: the bundled model's architecture)")
     p.add_argument("--pretrained", help="start from: an open_clip tag, a .pt/.safetensors file, or a SARCLIP "
                                         "checkpoint dir (e.g. stage 1's output)")
     p.add_argument("--batch-size", type=int, default=64, help="per process and per accumulation step")
@@ -89,10 +90,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         raise SarclipError("--train-data is required (flag or config key)")
     if args.batch_size < 1 or args.epochs < 1 or args.accum_freq < 1:
         raise SarclipError("--batch-size, --epochs and --accum-freq must be at least 1")
+    check_inputs(args)
+    from ..model import DEFAULT_MODEL  # PyTorch: only once the inputs are known to be there
+    from ..model.checkpoint import check_checkpoint_target
+
+    args.model = args.model or DEFAULT_MODEL
     if args.out:  # checked before any training work, not found out when the final model is written
         check_checkpoint_target(args.out, args.overwrite, "--out")
     args.name = args.name or f"{args.stage}-{Path(str(args.model)).stem}"
     return args
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """A missing training or validation source is one line at once, before PyTorch loads."""
+    for option in INPUT_OPTIONS:
+        for part in str(getattr(args, option) or "").split("::"):
+            if part and not Path(part).exists():
+                raise SarclipError(f"{part}: --{option.replace('_', '-')} not found")
 
 
 def read_config(path: Path, parser: argparse.ArgumentParser) -> dict:

@@ -19,6 +19,7 @@ from .. import deps, paths
 def scene_engine():
     """sarclip_core.scene, or a QgsProcessingException explaining how to install what it needs."""
     try:
+        importlib.import_module("sarclip_core.scene.api")  # the package loads its PyTorch side on first use only
         return importlib.import_module("sarclip_core.scene")
     except ImportError as exc:
         target = str(paths.dependencies_dir())
