@@ -308,3 +308,25 @@ def test_a_10000_character_query_works_and_says_it_was_cut(tmp_path, scene, rand
     assert any("10,000 characters" in w and "text tower's context of" in w for w in warnings), warnings
     assert "note: the query (10,000 characters)" in capsys.readouterr().out
     assert _files(out) == ["heatmap.png", "heatmap.tif"]
+
+
+def test_a_full_disk_while_indexing_is_one_line_and_leaves_nothing(tmp_path, scene, random_model, monkeypatch):
+    """The index's files are allocated up front, so a full disk is an error there, never a SIGBUS mid-map."""
+    import errno
+    from sarclip_core.scene import accumulate
+
+    def full(descriptor, offset, size):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(accumulate.os, "posix_fallocate", full)
+    with pytest.raises(SarclipError, match=r"index: cannot write the scene index \(No space left on device\)"):
+        text_query(scene, "ship", tmp_path / "h.tif", random_model, SceneSettings(index_dir=tmp_path / "index"))
+    assert _files(tmp_path / "index") == [] and _files(tmp_path) == ["index", "scene.tif"]
+
+
+def test_an_output_name_that_is_a_folder_is_refused_before_any_work(tmp_path, scene, random_model):
+    """As through qgis_process, where the engine's own check is the only one."""
+    (tmp_path / "h.tif").mkdir()
+    with pytest.raises(SarclipError, match="h.tif: is a folder; give a file name"):
+        text_query(scene, "ship", tmp_path / "h.tif", random_model, SceneSettings(index_dir=tmp_path / "index"))
+    assert _files(tmp_path) == ["h.tif", "scene.tif"]

@@ -7,6 +7,8 @@ memory is bounded by the batch, never by the scene.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -28,7 +30,8 @@ class CellAccumulator:
         self.sums_path, self.valid_path = folder / CELLS_FILE, folder / f".{VALID_FILE}.unpacked"
         for path, size in ((self.sums_path, cells.count * dim * 4), (self.valid_path, cells.count * SUB * SUB)):
             with open(path, "wb") as handle:
-                handle.truncate(size)  # sparse zeros
+                handle.truncate(size)  # zeros
+                reserve(handle.fileno(), size)
 
     def _sums(self, mode: str = "r+") -> np.memmap:
         return np.memmap(self.sums_path, np.float32, mode, shape=(self.cells.rows, self.cells.cols, self.dim))
@@ -86,6 +89,16 @@ class CellAccumulator:
         sums.flush()
         del sums, valid
         self.valid_path.unlink()
+
+
+def reserve(descriptor: int, size: int) -> None:
+    """Allocate a file's blocks now, so that a full disk is an OSError here and not a SIGBUS in a later write
+    through the memory map (where a file system cannot allocate ahead, the sparse file is kept)."""
+    try:
+        os.posix_fallocate(descriptor, 0, size)
+    except OSError as error:
+        if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
 
 
 def read_valid(folder: Path, cells: SceneCells, sub_row0: int, sub_row1: int) -> np.ndarray:

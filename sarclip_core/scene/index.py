@@ -241,6 +241,11 @@ def _build(info: RasterInfo, checkpoint: Checkpoint, settings: SceneSettings, gr
         if folder.exists():  # built meanwhile by another run, or a damaged one: replace it
             shutil.rmtree(folder, ignore_errors=True)
         staging.rename(folder)
+    except OSError as error:  # a full disk (the estimate is checked first, but others write too)
+        shutil.rmtree(staging, ignore_errors=True)
+        if error.errno is None:  # rasterio's read errors are OSErrors without a number: not a write failure
+            raise
+        raise SarclipError(f"{folder.parent}: cannot write the scene index ({error.strerror or error})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
