@@ -8,6 +8,7 @@ only those of processes no longer running.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -52,11 +53,11 @@ def limit_bytes(gigabytes: float | None = None) -> int:
 
 def human_bytes(count: float) -> str:
     """'1.2 GB'-style size for messages (decimal units, as disk tools show them)."""
-    for unit in ("bytes", "kB", "MB", "GB", "TB"):
-        if abs(count) < 1000 or unit == "TB":
-            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1000
-    raise AssertionError("unreachable")
+    if count < 1000:
+        return f"{count:.0f} bytes"
+    units = ("kB", "MB", "GB", "TB", "PB")
+    power = min(len(units), int(math.log(count, 1000)))
+    return f"{count / 1000 ** power:.1f} {units[power - 1]}"
 
 
 def index_folders(cache: Path) -> list[Path]:
