@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, load_vocabulary
 from ..errors import SarclipError
-from ..scene.prompts import parse_query
+from ..scene.phrases import parse_query
 from .annotated import box_tuples, boxes_of, read_annotated, target_class
 from .classical import PATCH, brightest_patch, brightness, patch_means
 from .embeddings import Embedder

@@ -22,7 +22,7 @@ from ..data.manifest import resolve_image
 from ..errors import SarclipError
 from ..io import open_raster
 from ..io.raster import NoCrsWarning
-from ..scene.prompts import parse_labels
+from ..scene.phrases import parse_labels
 from .classical import otsu_threshold, read_values
 from .embeddings import Embedder
 from ..data.manifest import read_jsonl

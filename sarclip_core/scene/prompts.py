@@ -7,7 +7,7 @@ import open_clip
 
 from ..model import Checkpoint, encode_text
 from ..model.prompts import TEMPLATES, class_text_embeddings, ensemble
-from .phrases import parse_labels, parse_query  # here too: the engine's modules take the text side from one place
+from .phrases import parse_labels, parse_query  # noqa: F401 (parse_labels re-exported: api.py takes both from here)
 
 BACKGROUND_PROMPTS = ("a SAR image of clutter without any target", "an empty SAR scene showing only background clutter",
                       "no targets are visible in this SAR image", "a SAR image of the open sea surface")
