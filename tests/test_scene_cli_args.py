@@ -61,3 +61,31 @@ def test_unwritable_outputs_are_refused_before_any_work(tmp_path, monkeypatch, c
         assert scene_main(argv) == 2  # the model (missing here) is never reached
         one_error_line(capsys.readouterr().err, *words)
         assert tree(tmp_path) == before
+
+
+def test_query_by_example_from_the_command_line(tmp_path, monkeypatch, capsys):
+    """--example-point X,Y (map coordinates) writes similar.tif; a bad point or a missing chip is one line."""
+    import json
+
+    import rasterio
+    import torch
+
+    from sarclip_core.model import create_model, model_config, save_checkpoint
+
+    monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "model", create_model("sarclip-tiny-rn"), model_config("sarclip-tiny-rn"))
+    scene = speckle_scene(tmp_path / "scene.tif", [(40, 40)], size=256)
+    with rasterio.open(scene) as ds:
+        x, y = ds.transform * (46, 46)
+    argv = [str(scene), "--example-point", f"{x},{y}", "--out", str(tmp_path / "out"), "--model", str(tmp_path / "model"),
+            "--json", str(tmp_path / "s.json")]
+    assert scene_main(argv) == 0, capsys.readouterr().err
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["examples"]["query"] == "1 example point(s)" and (tmp_path / "out" / "similar.tif").is_file()
+    with pytest.raises(SystemExit):
+        scene_main([str(scene), "--example-point", "1;2", "--out", str(tmp_path / "o2")])
+    assert "a point is 'x,y'" in capsys.readouterr().err
+    assert scene_main([str(scene), "--example", str(tmp_path / "no-chip.png"), "--out", str(tmp_path / "o3")]) == 2
+    one_error_line(capsys.readouterr().err, "no-chip.png: --example image not found")
+    assert not (tmp_path / "o3").exists()

@@ -45,6 +45,10 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("scene", nargs="?", help="SAR raster (GeoTIFF, or any image GDAL reads)")
     parser.add_argument("--query", help="text to look for; several phrases separated by ';' are averaged")
     parser.add_argument("--labels", help="label set for a label map, e.g. 'T72, BMP2, clutter'")
+    parser.add_argument("--example", action="append", type=Path, default=[], metavar="IMAGE",
+                        help="query by example: an image chip of what to find (repeatable); writes similar.tif")
+    parser.add_argument("--example-point", action="append", type=parse_point, default=[], metavar="X,Y",
+                        help="query by example: a point on the scene, in its map coordinates (repeatable)")
     parser.add_argument("--count", action="store_true", help="count objects of --labels (or --query) per grid cell")
     parser.add_argument("--cell-size", type=float, help="count cell size in map units (default: 4 windows)")
     parser.add_argument("--peak-threshold", type=float,
@@ -70,9 +74,20 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         return args
     if not args.scene or not args.out:
         parser.error("give a scene and --out (or --clear-index-cache)")
-    if not (args.query or args.labels):
-        parser.error("give --query and/or --labels")
+    if not (args.query or args.labels or args.example or args.example_point):
+        parser.error("give --query, --labels and/or --example/--example-point")
+    if args.count and not (args.query or args.labels):
+        parser.error("--count counts --labels (or --query): give one")
     return args
+
+
+def parse_point(text: str) -> tuple[float, float]:
+    """'x,y' in the scene's map coordinates."""
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a point is 'x,y' in the scene's map coordinates, got {text!r}") from None
+    return x, y
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -84,7 +99,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 OUTPUT_FILES = {"query": ("heatmap.tif", "heatmap.png"), "labels": ("labels.tif", "labels.png", "confidence.tif"),
-                "count": ("counts.gpkg",)}
+                "count": ("counts.gpkg",), "examples": ("similar.tif", "similar.png")}
 
 
 def check_outputs(args: argparse.Namespace) -> None:
@@ -92,7 +107,7 @@ def check_outputs(args: argparse.Namespace) -> None:
     made, an output name that is a folder, an unwritable --json."""
     if args.out.exists() and not args.out.is_dir():
         raise SarclipError(f"{args.out}: --out is a file, not a folder; give a folder for the outputs")
-    asked = [step for step in OUTPUT_FILES if getattr(args, step)]
+    asked = [step for step in OUTPUT_FILES if getattr(args, step, None)]
     for name in (name for step in asked for name in OUTPUT_FILES[step]):
         check_output_file(args.out / name, "--out")
     if args.json:
@@ -132,6 +147,10 @@ def run(args: argparse.Namespace) -> dict:
     if args.labels:
         parse_labels(args.labels)
     describe_quietly(args.scene)  # a missing or unreadable scene is reported before PyTorch loads
+    args.examples = args.example + args.example_point
+    for example in args.example:
+        if not example.is_file():
+            raise SarclipError(f"{example}: --example image not found")
     check_outputs(args)
     with output_folder(args.out, args.index_dir):
         from ..model import load_model  # PyTorch: only now that the inputs and outputs are known to be good
@@ -140,7 +159,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _analyse(args: argparse.Namespace, checkpoint: Checkpoint, settings: SceneSettings) -> dict:
-    from .api import classify_labels, count_objects, text_query
+    from .api import classify_labels, count_objects, image_query, text_query
     from .prompts import cut_query_note
 
     summary: dict = {}
@@ -158,6 +177,10 @@ def _analyse(args: argparse.Namespace, checkpoint: Checkpoint, settings: SceneSe
             note = cut_query_note(checkpoint, args.query)
             if note:
                 summary["query"]["warnings"].append(note)
+        if args.examples:
+            bar.set_description("examples")
+            summary["examples"] = image_query(args.scene, args.example, args.out / "similar.tif", **common,
+                                              example_points=args.example_point, peak_threshold=args.peak_threshold)
         if args.labels:
             bar.set_description("labels")
             summary["labels"] = classify_labels(args.scene, args.labels, args.out / "labels.tif",
