@@ -149,4 +149,4 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
                  "--mask-values", "1=water,zero=land", "--quiet"])
     assert code == 2 and "--mask-values: 'zero=land' is not VALUE=label" in capsys.readouterr().err
     code = main(["pointing", "--format", "jsonl", "--data", str(tmp_path / "missing.jsonl"), "--query", "ship", "--quiet"])
-    assert code == 2 and "records file not found" in capsys.readouterr().err
+    assert code == 2 and "missing.jsonl: --data not found" in capsys.readouterr().err
