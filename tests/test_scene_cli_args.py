@@ -89,3 +89,21 @@ def test_query_by_example_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert scene_main([str(scene), "--example", str(tmp_path / "no-chip.png"), "--out", str(tmp_path / "o3")]) == 2
     one_error_line(capsys.readouterr().err, "no-chip.png: --example image not found")
     assert not (tmp_path / "o3").exists()
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--query", "ship", "--labels", "T72"], ["a label map needs at least two labels, got only 'T72'"]),
+    (["--labels", "clutter, background", "--count"], ["nothing to count: clutter, background only describe"]),
+])
+def test_a_multi_step_run_that_would_fail_later_writes_nothing_first(tmp_path, monkeypatch, capsys, flags, words):
+    """Every step's input is checked before the first step writes: earlier results in --out stay as they were."""
+    monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
+    scene = speckle_scene(tmp_path / "scene.tif", [(40, 40)], size=128)
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("heatmap.tif", "labels.tif", "confidence.tif"):
+        (out / name).write_text("an earlier result")
+    before = tree(tmp_path)
+    assert scene_main([str(scene), "--out", str(out), "--model", str(tmp_path / "no-model"), *flags]) == 2
+    one_error_line(capsys.readouterr().err, *words)
+    assert tree(tmp_path) == before

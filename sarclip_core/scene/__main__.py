@@ -19,7 +19,7 @@ from ..files import atomic_text, check_output_file, sweep_stale
 from ..io import MapExtent, PixelBox, RasterInfo, describe
 from ..io.windows import check_overlap
 from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, clear as clear_index_cache, human_bytes
-from .phrases import parse_labels, parse_query
+from .phrases import counted_labels, label_map_labels, parse_query
 from .settings import SceneSettings
 
 if TYPE_CHECKING:
@@ -142,10 +142,12 @@ def run(args: argparse.Namespace) -> dict:
     check_arguments(args)
     settings = SceneSettings(args.tile, args.overlap, args.resolution, args.batch_size, parse_aoi(args.aoi),
                              args.index_dir, args.output_factor, args.index_cache_gb)
-    if args.query:
-        parse_query(args.query)  # bad text fails before the model loads
+    if args.query:  # bad text fails before the model loads, and before any output of a multi-step run is written
+        parse_query(args.query)
     if args.labels:
-        parse_labels(args.labels)
+        label_map_labels(args.labels)
+    if args.count:
+        counted_labels(args.labels or args.query)
     describe_quietly(args.scene)  # a missing or unreadable scene is reported before PyTorch loads
     args.examples = args.example + args.example_point
     for example in args.example:

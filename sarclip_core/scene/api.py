@@ -29,7 +29,8 @@ from .index import SceneIndex, open_or_build
 from .outputs import CategoryWriter, OutputSet, check_output, float_writer
 from .peaks import find_peaks
 from .progress import CancelFn, ProgressFn, Steps
-from .prompts import embed, embed_query, has_background, logit_scale, parse_labels, parse_query
+from .phrases import counted_labels, has_background, label_map_labels, parse_labels, parse_query
+from .prompts import embed, embed_query, logit_scale
 from .quicklook import write_quicklook
 from .scatterers import (BEST_CANDIDATES, MIN_CONTRAST, Footprint, Scatterer, confirmed, find_scatterers,
                          is_object_query, most_likely)
@@ -291,10 +292,7 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
     map, so the label is the argmax and the confidence its probability. `out_scores_path` adds the
     N-band cosine similarities.
     """
-    names = parse_labels(labels)
-    if len(names) < 2:
-        raise SarclipError(f"a label map needs at least two labels, got only '{names[0]}'; add a contrast "
-                           "such as 'clutter', or run a text query for one class")
+    names = label_map_labels(labels)
     out, out_conf = check_output(out_path), check_output(out_confidence_path)
     out_scores = check_output(out_scores_path) if out_scores_path else None
     steps = Steps(progress, is_cancelled)
@@ -353,9 +351,7 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
     cells (closer than about two cells) merge into one peak.
     """
     names = parse_labels(labels)
-    counted = [name for name in names if not has_background([name])]
-    if not counted:
-        raise SarclipError(f"nothing to count: {', '.join(names)} only describe background")
+    counted = counted_labels(names)
     out = check_output(out_path)
     out_points = check_output(out_points_path) if out_points_path else None
     steps = Steps(progress, is_cancelled)

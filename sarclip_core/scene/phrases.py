@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..errors import SarclipError
 
+BACKGROUND_WORDS = {"background", "clutter", "empty", "nothing", "none"}
+
 
 def parse_labels(labels: str | list[str]) -> list[str]:
     """Label names from "a, b, c" or a list; empty names dropped, duplicates refused."""
@@ -23,3 +25,26 @@ def parse_query(query: str) -> list[str]:
     if not phrases:
         raise SarclipError("the query is empty; type what to look for, e.g. \"ship\" or \"tank; armoured vehicle\"")
     return phrases
+
+
+def has_background(labels: list[str]) -> bool:
+    """True when a label names plain background (clutter, background, empty...)."""
+    return any(label.lower() in BACKGROUND_WORDS for label in labels)
+
+
+def label_map_labels(labels: str | list[str]) -> list[str]:
+    """The labels of a label map: at least two, so that each place has a choice."""
+    names = parse_labels(labels)
+    if len(names) < 2:
+        raise SarclipError(f"a label map needs at least two labels, got only '{names[0]}'; add a contrast "
+                           "such as 'clutter', or run a text query for one class")
+    return names
+
+
+def counted_labels(labels: str | list[str]) -> list[str]:
+    """The labels that can be counted: all but the plain-background ones, of which at least one must remain."""
+    names = parse_labels(labels)
+    counted = [name for name in names if not has_background([name])]
+    if not counted:
+        raise SarclipError(f"nothing to count: {', '.join(names)} only describe background")
+    return counted

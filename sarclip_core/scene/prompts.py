@@ -7,11 +7,10 @@ import open_clip
 
 from ..model import Checkpoint, encode_text
 from ..model.prompts import TEMPLATES, class_text_embeddings, ensemble
-from .phrases import parse_labels, parse_query  # noqa: F401 (parse_labels re-exported: api.py takes both from here)
+from .phrases import BACKGROUND_WORDS, parse_query
 
 BACKGROUND_PROMPTS = ("a SAR image of clutter without any target", "an empty SAR scene showing only background clutter",
                       "no targets are visible in this SAR image", "a SAR image of the open sea surface")
-BACKGROUND_WORDS = {"background", "clutter", "empty", "nothing", "none"}
 
 
 def embed(checkpoint: Checkpoint, labels: list[str]) -> np.ndarray:
@@ -47,10 +46,6 @@ def cut_query_note(checkpoint: Checkpoint, query: str) -> str | None:
         return None
     return (f"the query ({len(query):,} characters) is longer than the text tower's context of {context} tokens "
             "(prompt included): only its first words were used")
-
-
-def has_background(labels: list[str]) -> bool:
-    return any(label.lower() in BACKGROUND_WORDS for label in labels)
 
 
 def logit_scale(checkpoint: Checkpoint) -> float:
