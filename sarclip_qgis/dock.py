@@ -25,9 +25,11 @@ from .algorithms.classify_labels import ClassifyLabels
 from .algorithms.count_objects import CountObjects
 from .algorithms.example_query import ExampleQuery
 from .algorithms.text_query import TextQuery
-from .layers import add_results, result_name
+from .layers import add_results, result_name, suffix_of
 from .runner import AlgorithmRun
 
+ALGORITHMS = {"text_query": TextQuery, "classify_labels": ClassifyLabels, "count_objects": CountObjects,
+              "example_query": ExampleQuery}
 # task name -> algorithm id; the order is the task combo box's (saved as an index: new tasks go last)
 TASKS = {"Text query → heatmap": "text_query", "Label set → label map": "classify_labels",
          "Count objects → grid": "count_objects", "Example on the map → similar places": "example_query"}
@@ -264,31 +266,18 @@ class SarclipDock(QgsDockWidget):
         if v["peak_threshold"] > 0 and algorithm in ("text_query", "count_objects"):
             params[Common.PEAK_THRESHOLD] = v["peak_threshold"]
         text = {"text_query": v["query"], "example_query": "example"}.get(algorithm, v["labels"])
+        what = f"example at {self.example.x():.0f}, {self.example.y():.0f}" if algorithm == "example_query" else text
         stem = f"{Path(layer.source()).stem}_{dock_settings.slug(text)}"
-
-        def path(kind: str, suffix: str) -> str:
-            return dock_settings.unique_path(folder, f"{stem}_{kind}", suffix)
-
-        if algorithm == "text_query":
-            out = path("heatmap", ".tif")
-            params.update({TextQuery.QUERY: v["query"], TextQuery.OUTPUT: out})
-            return algorithm, params, [(out, "heatmap", result_name("heatmap", text))]
-        if algorithm == "example_query":
-            out = path("similar", ".tif")
-            params.update({ExampleQuery.EXAMPLE_POINT: self.example, ExampleQuery.OUTPUT: out})
-            where = f"example at {self.example.x():.0f}, {self.example.y():.0f}"
-            return algorithm, params, [(out, "similarity", result_name("similarity", where))]
-        if algorithm == "classify_labels":
-            out, confidence = path("labels", ".tif"), path("confidence", ".tif")
-            params.update({ClassifyLabels.LABELS: v["labels"], ClassifyLabels.OUTPUT: out,
-                           ClassifyLabels.OUTPUT_CONFIDENCE: confidence})
-            return algorithm, params, [(confidence, "confidence", result_name("confidence", text)),
-                                       (out, "labels", result_name("labels", text))]
-        out, points = path("counts", ".gpkg"), path("peaks", ".gpkg")
-        params.update({CountObjects.LABELS: v["labels"], CountObjects.CELL_SIZE: v["cell_size"],
-                       CountObjects.OUTPUT: out, CountObjects.OUTPUT_POINTS: points})
-        return algorithm, params, [(out, "counts", result_name("counts", text)),
-                                   (points, "points", result_name("points", text))]
+        inputs = {"text_query": {TextQuery.QUERY: v["query"]},
+                  "example_query": {ExampleQuery.EXAMPLE_POINT: self.example},
+                  "classify_labels": {ClassifyLabels.LABELS: v["labels"]},
+                  "count_objects": {CountObjects.LABELS: v["labels"], CountObjects.CELL_SIZE: v["cell_size"]}}
+        params.update(inputs[algorithm])
+        results = []
+        for key, kind in ALGORITHMS[algorithm].OUTPUT_KINDS.items():  # the algorithm says what it writes
+            params[key] = dock_settings.unique_path(folder, f"{stem}_{kind}", suffix_of(kind))
+            results.append((params[key], kind, result_name(kind, what)))
+        return algorithm, params, results
 
     def run(self) -> None:
         """Start the selected algorithm in the background; results are added when it finishes."""

@@ -22,6 +22,12 @@ from . import paths
 
 KINDS = ("heatmap", "similarity", "confidence", "labels", "counts", "points")
 QML_OF = {"similarity": "heatmap"}  # kinds drawn with another kind's QML, then fitted to the data
+VECTOR_KINDS = ("counts", "points")  # written as GeoPackage; the other kinds as GeoTIFF
+
+
+def suffix_of(kind: str) -> str:
+    """The file suffix the engine writes a kind of result as."""
+    return ".gpkg" if kind in VECTOR_KINDS else ".tif"
 HIDDEN_KINDS = ("confidence",)  # loaded but switched off: the label map is what an analyst looks at first
 
 

@@ -87,7 +87,17 @@ def dock(qgis_iface, qgis_new_project, tmp_path, monkeypatch):
     qgis_core.QgsSettings().remove(prefix)
 
 
-def test_dock_builds_processing_parameters_for_each_task(dock, small_scene, tmp_path, qgis_new_project):
+def _accepted(algorithm: str, params: dict) -> None:
+    """The registered algorithm's own parameter check passes the dock's parameters (one code path)."""
+    context = qgis_core.QgsProcessingContext()
+    context.setProject(qgis_core.QgsProject.instance())
+    instance = qgis_core.QgsApplication.processingRegistry().createAlgorithmById(f"sarclip:{algorithm}")
+    ok, message = instance.checkParameterValues(params, context)
+    assert ok, message
+
+
+def test_dock_builds_processing_parameters_for_each_task(dock, sarclip_provider, small_scene, tmp_path,
+                                                         qgis_new_project):
     layer = qgis_core.QgsRasterLayer(str(small_scene), "scene")
     qgis_new_project.addMapLayer(layer)
     dock.layer_box.setLayer(layer)
@@ -98,6 +108,7 @@ def test_dock_builds_processing_parameters_for_each_task(dock, small_scene, tmp_
     assert params["OUTPUT"] == str(tmp_path / "out" / "scene_db_bright-ship_heatmap.tif")
     assert results == [(params["OUTPUT"], "heatmap", "heatmap: bright ship")] and "EXTENT" not in params
     assert "PEAK_THRESHOLD" not in params  # the model's calibrated threshold
+    _accepted(algorithm, params)
     (tmp_path / "out" / "scene_db_bright-ship_heatmap.tif").write_bytes(b"")  # taken: the next run is numbered
     assert dock.parameters()[1]["OUTPUT"].endswith("scene_db_bright-ship_heatmap_2.tif")
 
@@ -107,11 +118,14 @@ def test_dock_builds_processing_parameters_for_each_task(dock, small_scene, tmp_
     algorithm, params, results = dock.parameters()
     assert algorithm == "classify_labels" and params["LABELS"] == "ship, land, open water"
     assert {kind for _, kind, _ in results} == {"labels", "confidence"} and params["OUTPUT_CONFIDENCE"].endswith(".tif")
+    _accepted(algorithm, params)
 
     dock.task_box.setCurrentIndex(2)
     dock.cell_spin.setValue(500)
     algorithm, params, _ = dock.parameters()
     assert algorithm == "count_objects" and params["CELL_SIZE"] == 500 and params["OUTPUT"].endswith("_counts.gpkg")
+    assert params["OUTPUT_POINTS"].endswith("_points.gpkg")
+    _accepted(algorithm, params)
     dock.peak_spin.setValue(0.7)
     assert dock.parameters()[1]["PEAK_THRESHOLD"] == pytest.approx(0.7)
 
@@ -327,7 +341,8 @@ def test_an_example_picked_on_the_map_runs_a_similarity_query(
     dock.pick_tool.canvasClicked.emit(lon_lat, Qt.LeftButton)  # what a click on the canvas emits
     assert canvas.mapTool() is not dock.pick_tool and "EPSG:4326" in dock.example_edit.text()
     algorithm, params, results = dock.parameters()
-    assert algorithm == "example_query" and params["OUTPUT"].endswith("scene_db_example_similar.tif")
+    assert algorithm == "example_query" and params["OUTPUT"].endswith("scene_db_example_similarity.tif")
+    _accepted(algorithm, params)
     assert results[0][1] == "similarity" and results[0][2].startswith("similar to: example at ")
     dock.run()
     ok, message = _wait_for_run(dock)

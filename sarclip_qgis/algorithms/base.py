@@ -20,7 +20,7 @@ from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from .. import paths
-from ..layers import attach_style
+from ..layers import attach_style, result_name
 from .engine import callbacks, scene_engine, user_errors
 
 
@@ -53,6 +53,7 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
     MESSAGE = "MESSAGE"
     HELP = ""
     PARAMETER_HELP: dict[str, str] = {}  # an algorithm's own parameters' help; COMMON_HELP covers the shared ones
+    OUTPUT_KINDS: dict[str, str] = {}  # output parameter -> kind of result layer (layers.KINDS), in loading order
 
     def createInstance(self):  # noqa: N802 - QGIS API
         return type(self)()
@@ -172,12 +173,14 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
         """Call one engine function and return the algorithm's outputs (MESSAGE included)."""
         raise NotImplementedError
 
-    def style_on_load(self, context: QgsProcessingContext, path: str, kind: str, name: str,
+    def style_on_load(self, context: QgsProcessingContext, key: str, path: str, what: str, scene: str,
                       labels: list[str] | None = None) -> None:
-        """Name and style an output when Processing loads it into the project (toolbox, models)."""
+        """Name and style output `key` (its kind in OUTPUT_KINDS) when Processing loads it (toolbox, batch,
+        models); the dock loads the same kinds with the same styles and names (layers.add_results)."""
         if path and context.willLoadLayerOnCompletion(path):
+            kind = self.OUTPUT_KINDS[key]
             details = context.layerToLoadOnCompletionDetails(path)
-            details.name = name
+            details.name = result_name(kind, what, Path(scene).stem)
             details.setPostProcessor(attach_style(kind, labels))
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from qgis.core import QgsProcessingOutputString, QgsProcessingParameterRasterDestination, QgsProcessingParameterString
 
-from ..layers import result_name
 from .base import SarclipAlgorithm
 
 
 class ClassifyLabels(SarclipAlgorithm):
     LABELS, OUTPUT, OUTPUT_CONFIDENCE = "LABELS", "OUTPUT", "OUTPUT_CONFIDENCE"
+    OUTPUT_KINDS = {OUTPUT_CONFIDENCE: "confidence", OUTPUT: "labels"}  # the label map loads on top
     PARAMETER_HELP = {
         "LABELS": "Two or more labels separated by commas, e.g. 'ship, land, water' or 'T72, BMP2, clutter'.",
         "OUTPUT": "The label map (uint8 GeoTIFF: 1..N = the labels in the order given, 0 = no data).",
@@ -42,8 +40,8 @@ class ClassifyLabels(SarclipAlgorithm):
         result = engine.classify_labels(scene, labels, out, confidence, model=self.model_spec(parameters, context),
                                         settings=settings, progress=progress, is_cancelled=is_cancelled, quicklook=False)
         names = [result["labels"][key] for key in sorted(result["labels"], key=int)]  # value 1..N -> label
-        what, stem = ", ".join(names), Path(scene).stem
-        self.style_on_load(context, out, "labels", result_name("labels", what, stem), names)
-        self.style_on_load(context, confidence, "confidence", result_name("confidence", what, stem))
+        what = ", ".join(names)
+        self.style_on_load(context, self.OUTPUT, out, what, scene, names)
+        self.style_on_load(context, self.OUTPUT_CONFIDENCE, confidence, what, scene)
         return {self.OUTPUT: out, self.OUTPUT_CONFIDENCE: confidence, self.LABELS: ",".join(names),
                 self.MESSAGE: result["message"]}

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from qgis.core import (
     QgsProcessing, QgsProcessingParameterNumber, QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
 )
 
-from ..layers import result_name
 from .base import SarclipAlgorithm
 
 
 class CountObjects(SarclipAlgorithm):
     LABELS, CELL_SIZE, OUTPUT, OUTPUT_POINTS = "LABELS", "CELL_SIZE", "OUTPUT", "OUTPUT_POINTS"
+    OUTPUT_KINDS = {OUTPUT: "counts", OUTPUT_POINTS: "points"}
     PARAMETER_HELP = {
         "LABELS": "What to count, separated by commas, e.g. 'ship'. Background words (water, land) are not counted.",
         "CELL_SIZE": "Side of one count cell, in the scene's map units (metres for UTM, degrees for WGS 84, "
@@ -55,10 +53,10 @@ class CountObjects(SarclipAlgorithm):
                                       model=self.model_spec(parameters, context), settings=settings,
                                       progress=progress, is_cancelled=is_cancelled,
                                       min_score=self.peak_threshold(parameters, context))
-        what, stem = ", ".join(result["labels"]), Path(scene).stem
-        self.style_on_load(context, out, "counts", result_name("counts", what, stem), result["labels"])
+        what = ", ".join(result["labels"])
+        self.style_on_load(context, self.OUTPUT, out, what, scene, result["labels"])
         outputs = {self.OUTPUT: out, self.MESSAGE: result["message"]}
         if points:
-            self.style_on_load(context, points, "points", result_name("points", what, stem))
+            self.style_on_load(context, self.OUTPUT_POINTS, points, what, scene)
             outputs[self.OUTPUT_POINTS] = points
         return outputs

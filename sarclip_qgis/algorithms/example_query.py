@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from qgis.core import (
     QgsCoordinateTransform, QgsProcessing, QgsProcessingContext, QgsProcessingException,
     QgsProcessingParameterFeatureSource, QgsProcessingParameterMultipleLayers, QgsProcessingParameterPoint,
     QgsProcessingParameterRasterDestination, QgsRasterLayer,
 )
 
-from ..layers import result_name
 from .base import SarclipAlgorithm, layer_file
 
 
 class ExampleQuery(SarclipAlgorithm):
     EXAMPLE_POINT, EXAMPLE_POINTS, EXAMPLE_IMAGES, OUTPUT = "EXAMPLE_POINT", "EXAMPLE_POINTS", "EXAMPLE_IMAGES", "OUTPUT"
+    OUTPUT_KINDS = {OUTPUT: "similarity"}
     PARAMETER_HELP = {
         "EXAMPLE_POINT": "A point on the scene (click the map), in any CRS: the scene cell under it is the example.",
         "EXAMPLE_POINTS": "A point layer: every point is an example (transformed to the scene's CRS).",
@@ -84,5 +82,5 @@ class ExampleQuery(SarclipAlgorithm):
         result = engine.image_query(scene, images, out, model=self.model_spec(parameters, context), settings=settings,
                                     progress=progress, is_cancelled=is_cancelled, quicklook=False,
                                     example_points=points, peak_threshold=self.peak_threshold(parameters, context))
-        self.style_on_load(context, out, "similarity", result_name("similarity", result["query"], Path(scene).stem))
+        self.style_on_load(context, self.OUTPUT, out, result["query"], scene)
         return {self.OUTPUT: out, self.MESSAGE: result["message"]}

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from qgis.core import QgsProcessingParameterRasterDestination, QgsProcessingParameterString
 
-from ..layers import result_name
 from .base import SarclipAlgorithm
 
 
 class TextQuery(SarclipAlgorithm):
     QUERY, OUTPUT = "QUERY", "OUTPUT"
+    OUTPUT_KINDS = {OUTPUT: "heatmap"}
     PARAMETER_HELP = {
         "QUERY": "What to look for, in words: 'ship', 'oil tank', 'a bright vessel in open water'. Phrases "
                  "separated by ';' are averaged ('tank; armoured vehicle').",
@@ -42,5 +40,5 @@ class TextQuery(SarclipAlgorithm):
         result = engine.text_query(scene, query, out, model=self.model_spec(parameters, context), settings=settings,
                                    progress=progress, is_cancelled=is_cancelled, quicklook=False,
                                    peak_threshold=self.peak_threshold(parameters, context))
-        self.style_on_load(context, out, "heatmap", result_name("heatmap", query, Path(scene).stem))
+        self.style_on_load(context, self.OUTPUT, out, query, scene)
         return {self.OUTPUT: out, self.MESSAGE: result["message"]}
