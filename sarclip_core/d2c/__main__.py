@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "down to size (default 1,2)")
     parser.add_argument("--window-object-share", type=float, default=0.5,
                         help="windows: share placed over a random object, the rest anywhere (default 0.5); objects "
-                             f"with at least {CUT_MIN:.0%} of their box inside a window are kept as cut parts")
+                             f"with at least {CUT_MIN * 100:.0f}%% of their box inside a window are kept as cut parts")
     parser.add_argument("--out-images", type=Path, help="compose: folder for the composed PNG scenes; "
                                                         "windows: folder for the crops (PNG, or GeoTIFF for non 8-bit)")
     parser.add_argument("--out", type=Path, required=True, help="captions CSV (filepath,caption)")

@@ -14,21 +14,26 @@ CURVE_FILE = "loss_curve.png"
 
 
 class RunLog:
-    """Rank 0's record of a run; appends, so a resumed run continues the same files."""
+    """Rank 0's record of a run; appends, so a resumed run continues the same files. The run folder is made
+    on the first record, so a run refused for bad input leaves no empty log folder behind."""
 
     def __init__(self, run_dir: Path, enabled: bool = True):
         self.run_dir, self.enabled = run_dir, enabled
         self.logger = logging.getLogger(f"sarclip.train.{run_dir}")
         self.logger.setLevel(logging.INFO)
         self.logger.propagate = False
-        if enabled and not self.logger.handlers:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(run_dir / LOG_FILE, encoding="utf-8")
+
+    def _ready(self) -> None:
+        """The run folder and its log file, made once (a resumed run's are reused)."""
+        if not self.logger.handlers:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(self.run_dir / LOG_FILE, encoding="utf-8")
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
             self.logger.addHandler(handler)
 
     def info(self, message: str) -> None:
         if self.enabled:
+            self._ready()
             self.logger.info(message)
             print(message, flush=True)
 
@@ -42,6 +47,7 @@ class RunLog:
 
     def _append(self, name: str, values: dict[str, Any]) -> None:
         if self.enabled:
+            self._ready()
             with open(self.run_dir / name, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(values) + "\n")
 
