@@ -72,6 +72,24 @@ def test_coco_reads_boxes_and_reports_bad_json(tmp_path: Path) -> None:
     assert "annotations[0]" in problems[0]
 
 
+@pytest.mark.parametrize("name", ["../../../../etc/passwd", "/etc/hostname", "../outside.png"])
+def test_image_paths_that_leave_the_images_folder_are_refused(tmp_path: Path, name: str) -> None:
+    """Annotations name an image of the dataset, not any file on disk (a VOC <filename>, a COCO file_name)."""
+    write_image(tmp_path / "outside.png")
+    write_image(tmp_path / "img" / "a.png")
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "a.xml").write_text(VOC.replace("<filename>a.png</filename>", f"<filename>{name}</filename>"))
+    records, problems = read(read_voc, tmp_path / "ann", tmp_path / "img", {"1": "BMP2", "0": "T72"})
+    assert records == [] and "leaves the images folder" in problems[0] and "refused" in problems[0]
+    data = {"images": [{"id": 1, "file_name": name, "width": 100, "height": 80},
+                       {"id": 2, "file_name": "a.png", "width": 100, "height": 80}],
+            "categories": [{"id": 1, "name": "ship"}], "annotations": []}
+    (tmp_path / "img" / "coco.json").write_text(json.dumps(data))
+    records, problems = read(read_coco, tmp_path / "img" / "coco.json", tmp_path / "img", {})
+    assert [Path(r.filepath).name for r in records] == ["a.png"]  # the good entry is still read
+    assert "images[0]" in problems[0] and "leaves the images folder" in problems[0]
+
+
 def test_yolo_normalised_and_oriented_and_empty(tmp_path: Path) -> None:
     write_image(tmp_path / "img" / "a.png", 100, 80)
     write_image(tmp_path / "img" / "empty.png", 100, 80)

@@ -26,8 +26,14 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def find_image(images: Path, name: str) -> Path | None:
-    """The image called name (or with name's stem and any image suffix) in the images folder."""
+    """The image called name (or with name's stem and any image suffix) in the images folder.
+
+    A name that leads out of the folder (absolute, or climbing with '..': "../../../etc/passwd") is refused
+    with a SarclipError: annotations say which image they describe, not which file on disk to read.
+    """
     direct = images / name
+    if not direct.resolve().is_relative_to(images.resolve()):
+        raise SarclipError(f"image {name!r} leaves the images folder {images}; refused")
     if direct.is_file():
         return direct
     stem = Path(name).stem
@@ -161,7 +167,11 @@ def read_coco(annotations: Path, images: Path | None, classes: dict[str, str], p
                 width, height = int(entry.get("width", 0)), int(entry.get("height", 0))
             except (KeyError, TypeError, ValueError):
                 raise AnnotationError(path, f"images[{number}]", "needs id, file_name, width and height") from None
-            image = find_image(folder, name)
+            try:
+                image = find_image(folder, name)
+            except SarclipError as exc:
+                problems.add(f"{path}: images[{number}]: {exc}, skipped")
+                continue
             if image is None:
                 problems.add(f"{path}: images[{number}]: image {name!r} not found in {folder}, skipped")
                 continue
