@@ -128,3 +128,12 @@ def test_unwritable_report_or_json_is_refused_before_the_evaluation(train_folder
         assert main(["zeroshot", "--model", "no-such-model", "--data", str(train_folder), "--quiet", *flags]) == 2
         one_error_line(capsys.readouterr().err, *words)
         assert tree(tmp_path) == before
+
+
+def test_a_single_class_zero_shot_is_refused_not_a_trivial_100(checkpoint_dir, tmp_path, capsys):
+    from test_evaluate_helpers import write_png
+
+    write_png(tmp_path / "only" / "T72" / "a.png")
+    write_png(tmp_path / "only" / "T72" / "b.png", seed=1)
+    assert main(["zeroshot", "--model", str(checkpoint_dir), "--data", str(tmp_path / "only"), "--quiet"]) == 2
+    assert "zero-shot needs images of at least two classes" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..d2c.validate import parse_classes
+from ..errors import SarclipError
 from .embeddings import Embedder
 from .folders import embed_folder
 from .metrics import accuracy, confusion_matrix, mean_per_class_accuracy, topk_accuracy
@@ -18,6 +19,9 @@ def evaluate(embedder: Embedder, data: str, classes: str | None = None, template
     templates: "t1|t2" or a file, each with one '{}'.
     """
     data_set = embed_folder(embedder, data, max_per_class=max_per_class, seed=seed)
+    if len(data_set.classes) < 2:
+        raise SarclipError(f"{data}: zero-shot needs images of at least two classes (class folders), found only "
+                           f"{data_set.classes}: a single class would score a meaningless 100%")
     text = class_text_embeddings(embedder.texts, data_set.classes, parse_templates(templates), parse_classes(classes))
     scores = data_set.vectors @ text.T
     confusion = confusion_matrix(data_set.targets, scores.argmax(axis=1), len(data_set.classes))
