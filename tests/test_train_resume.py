@@ -65,3 +65,26 @@ def test_a_stopped_checkpoint_write_leaves_no_staging_and_a_dead_runs_is_swept(t
     stale.mkdir()
     save_state(root, state, lambda folder: folder.mkdir())
     assert [p.name for p in root.iterdir()] == ["step_00000002"]
+
+
+def test_resume_latest_falls_back_past_a_damaged_newest_checkpoint(tmp_path):
+    """A newest checkpoint cut short (a crash or a full disk mid-write) is skipped with a note, not a dead end."""
+    data = make_tiny_data(tmp_path)
+    common = ("--stage", "clip", "--train-data", data["csv"], "--batch-size", "4", "--epochs", "1",
+              "--save-every-n-steps", "1", "--logs", tmp_path / "logs", "--name", "run")
+    train(*common)
+    found = checkpoints(tmp_path / "logs" / "run" / "checkpoints")
+    assert len(found) >= 2
+    newest, previous = found[-1], found[-2]
+    state = newest / "train_state.pt"
+    state.write_bytes(state.read_bytes()[:100])  # truncated
+    again = cli(*common[:-6], "--epochs", "2", "--save-every-n-steps", "1", "--logs", tmp_path / "logs",
+                "--name", "run", "--resume", "latest", cwd=tmp_path)
+    out, err = again.communicate(timeout=180)
+    assert again.returncode == 0, err[-2000:]
+    assert f"skipped damaged checkpoint {newest.name}" in out and f"resumed from {previous}" in out, out
+    for path in checkpoints(tmp_path / "logs" / "run" / "checkpoints"):  # all damaged: one line, no traceback
+        (path / "train_state.pt").write_bytes(b"garbage")
+    last = cli(*common, "--resume", "latest", cwd=tmp_path)
+    out, err = last.communicate(timeout=180)
+    assert last.returncode == 2 and "no complete checkpoint to resume from" in err and "Traceback" not in err

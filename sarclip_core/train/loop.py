@@ -32,7 +32,7 @@ from .dense import DensePrompts
 from .losses import contrastive_loss, dense_loss
 from .report import RunLog, plot_losses
 from .ssl import MaskedImageModel
-from .state import MODEL_DIR, TrainState, load_state, resolve_resume, save_state
+from .state import MODEL_DIR, TrainState, checkpoints, load_state, resolve_resume, save_state
 from .validate import validation_metrics
 
 LOG = logging.getLogger("sarclip.train")
@@ -134,14 +134,26 @@ class Trainer:
     def _resume(self) -> None:
         if not self.args.resume:
             return
-        path = resolve_resume(self.args.resume, self.run_dir / "checkpoints")
-        if path is None:
+        root = self.run_dir / "checkpoints"
+        latest = self.args.resume == "latest"
+        candidates = list(reversed(checkpoints(root))) if latest else [resolve_resume(self.args.resume, root)]
+        if not candidates:
             self.log.info("--resume latest: no checkpoint yet, starting fresh")
             return
-        loaded = load_checkpoint(path / MODEL_DIR, self.world.device)
+        for path in candidates:  # newest first: a damaged one (a crash or a full disk mid-write) falls back
+            try:
+                loaded = load_checkpoint(path / MODEL_DIR, self.world.device)
+                state = load_state(path)
+                break
+            except SarclipError as error:
+                if not latest:
+                    raise
+                self.log.info(f"--resume latest: skipped damaged checkpoint {path.name} ({error})")
+        else:
+            raise SarclipError(f"{root}: no complete checkpoint to resume from (all {len(candidates)} are damaged); "
+                               "start without --resume")
         self.model.load_state_dict(loaded.model.state_dict())
         self.reader.fusion.load_state_dict(loaded.reader.fusion.state_dict())
-        state = load_state(path)
         if "decoder" in state.extra and isinstance(self.module, MaskedImageModel):
             self.module.decoder.load_state_dict(state.extra["decoder"])
         if self.ema is not None:
