@@ -26,6 +26,7 @@ from sarclip_core.evaluate.__main__ import main as evaluate_main
 from sarclip_core.scene.__main__ import main as scene_main
 from sarclip_core.train.__main__ import main as train_main
 
+READ_ONLY = Path("/sys")  # sysfs refuses new files even to root (these tests run as root here)
 MAINS = {"scene": scene_main, "d2c": d2c_main, "split": split_main, "evaluate": evaluate_main, "train": train_main}
 
 
@@ -165,6 +166,11 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]], list[str]]] = [
     ("train: --out is someone's folder", "train", lambda f: ["--train-data", str(_manifest(f, GOOD_CSV)), "--logs",
                                                              str(f / "logs"), "--out", str(_checkpoint_like_folder(f))],
      ["mine"]),
+    ("train: --logs is a file", "train", lambda f: ["--train-data", str(_manifest(f, GOOD_CSV)), "--logs",
+                                                    str(_manifest(f, "x", "logs"))], ["--logs is a file"]),
+    ("train: --logs in a read-only place", "train", lambda f: ["--train-data", str(_manifest(f, GOOD_CSV)), "--logs",
+                                                               str(READ_ONLY / "sarclip-logs")],
+     ["--logs: cannot write in"]),
     ("train: missing zero-shot folder", "train", lambda f: ["--train-data", str(_manifest(f, GOOD_CSV)), "--logs",
                                                             str(f / "logs"), "--val-zeroshot", str(f / "val")],
      ["val: --val-zeroshot not found"]),

@@ -10,6 +10,7 @@ from typing import Sequence
 import yaml
 
 from ..errors import SarclipError
+from ..files import check_writable_place
 
 INPUT_OPTIONS = ("train_data", "val_data", "val_zeroshot")  # manifests or folders, several joined with '::'
 
@@ -91,6 +92,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.batch_size < 1 or args.epochs < 1 or args.accum_freq < 1:
         raise SarclipError("--batch-size, --epochs and --accum-freq must be at least 1")
     check_inputs(args)
+    logs = Path(args.logs)
+    if logs.exists() and not logs.is_dir():
+        raise SarclipError(f"{logs}: --logs is a file, not a folder")
+    check_writable_place(logs / "run", "--logs")  # a read-only place is one line now, not a traceback later
     from ..model import DEFAULT_MODEL  # PyTorch: only once the inputs are known to be there
     from ..model.checkpoint import check_checkpoint_target
 
