@@ -142,3 +142,23 @@ def test_object_peaks_sit_on_the_target_itself_background_peaks_stay_on_the_map(
     assert count["totals"] == {"ship": 1}
     assert is_object_query(["ship"]) and is_object_query(["T72", "tank"]) and is_object_query(["oil platform"])
     assert not is_object_query(["water"]) and not is_object_query(["sea surface"]) and not is_object_query(["land"])
+
+
+def test_label_embeddings_are_kept_per_model_so_a_second_query_encodes_no_text(tmp_path):
+    from sarclip_core.model import load_model
+    from sarclip_core.scene.prompts import embed
+
+    folder = tmp_path / "tiny"
+    torch.manual_seed(0)
+    save_checkpoint(folder, create_model("sarclip-tiny-rn"), model_config("sarclip-tiny-rn"))
+    checkpoint = load_model(folder)
+    calls = []
+    original = checkpoint.model.encode_text
+    object.__setattr__(checkpoint.model, "encode_text", lambda tokens, **kw: calls.append(len(tokens)) or
+                       original(tokens, **kw))
+    first = embed(checkpoint, ["ship", "sea", "clutter"])
+    encoded = len(calls)
+    again = embed(checkpoint, ["sea", "ship", "land"])  # only "land" is new
+    assert encoded > 0 and len(calls) == encoded + 1
+    assert np.array_equal(again[:2], first[[1, 0]])
+    assert embed(load_model(folder), ["ship"]).shape == (1, first.shape[1])  # another model: its own entries

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import open_clip
 
@@ -13,16 +15,27 @@ BACKGROUND_PROMPTS = ("a SAR image of clutter without any target", "an empty SAR
                       "no targets are visible in this SAR image", "a SAR image of the open sea surface")
 
 
+# label text -> its unit embedding, per loaded model: a second query on a scene repeats the background
+# classes and often the query itself (about 0.2 s of text encoding each time). Keyed weakly by the model
+# object, so a model that is dropped takes its entries with it; loaded models are not trained further.
+_EMBEDDED: "weakref.WeakKeyDictionary[object, dict[str, np.ndarray]]" = weakref.WeakKeyDictionary()
+
+
 def embed(checkpoint: Checkpoint, labels: list[str]) -> np.ndarray:
     """(K, D) unit embeddings, one per label: its vocabulary phrases in the SAR templates, ensembled.
 
     A label the vocabulary does not know is used as typed; background words get clutter captions.
+    Embeddings are kept per model, so repeated labels cost nothing.
     """
-    vectors = class_text_embeddings(checkpoint.model, labels)
-    background = [i for i, label in enumerate(labels) if label.lower() in BACKGROUND_WORDS]
-    if background:
-        vectors[background] = ensemble(_encoder(checkpoint), [BACKGROUND_PROMPTS], templates=("{}",))
-    return vectors.astype(np.float32)
+    known = _EMBEDDED.setdefault(checkpoint.model, {})
+    missing = list(dict.fromkeys(label for label in labels if label not in known))
+    if missing:
+        vectors = class_text_embeddings(checkpoint.model, missing)
+        background = [i for i, label in enumerate(missing) if label.lower() in BACKGROUND_WORDS]
+        if background:
+            vectors[background] = ensemble(_encoder(checkpoint), [BACKGROUND_PROMPTS], templates=("{}",))
+        known.update(zip(missing, vectors.astype(np.float32)))
+    return np.stack([known[label] for label in labels]).astype(np.float32)
 
 
 def _encoder(checkpoint: Checkpoint):
