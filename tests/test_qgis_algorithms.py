@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -244,3 +245,23 @@ def test_a_similarity_map_loads_with_a_legend_over_its_own_range(sarclip_provide
     assert renderer.classificationMax() == pytest.approx(high, abs=1e-4)
     items = renderer.shader().rasterShaderFunction().colorRampItemList()
     assert items[0].value == pytest.approx(low, abs=1e-4) and items[-1].value == pytest.approx(high, abs=1e-4)
+
+
+def test_the_model_is_loaded_once_per_session_and_again_when_its_files_change(run, random_model, tmp_path,
+                                                                                monkeypatch):
+    import sarclip_core.model as model_package
+
+    from sarclip_qgis.algorithms import engine
+
+    loads = []
+    original = model_package.load_model
+    monkeypatch.setattr(model_package, "load_model", lambda spec, *a, **k: loads.append(spec) or original(spec, *a, **k))
+    monkeypatch.setattr(engine, "_loaded", {})
+    run("text_query", QUERY="ship", OUTPUT=str(tmp_path / "a.tif"))
+    run("text_query", QUERY="vessel", OUTPUT=str(tmp_path / "b.tif"))
+    assert loads == [str(random_model)]
+    sidecar = random_model / "sarclip.json"
+    sidecar.write_text(sidecar.read_text())  # rewritten: a new modification time
+    os.utime(sidecar, ns=(sidecar.stat().st_atime_ns, sidecar.stat().st_mtime_ns + 10**9))
+    run("text_query", QUERY="ship", OUTPUT=str(tmp_path / "c.tif"))
+    assert loads == [str(random_model)] * 2

@@ -21,7 +21,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .. import paths
 from ..layers import attach_style, result_name
-from .engine import callbacks, scene_engine, user_errors
+from .engine import callbacks, scene_engine, session_model, user_errors
 
 
 COMMON_HELP = {
@@ -130,8 +130,9 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
                 f"{layer.name()}: SARCLIP reads raster files (GDAL), not '{layer.providerType()}' layers")
         return layer, layer_file(layer)
 
-    def model_spec(self, parameters: dict, context: QgsProcessingContext) -> str:
-        return self.parameterAsString(parameters, self.MODEL, context).strip() or "default"
+    def model(self, parameters: dict, context: QgsProcessingContext):
+        """The MODEL's checkpoint, kept for the session (engine.session_model): empty means the bundled one."""
+        return session_model(self.parameterAsString(parameters, self.MODEL, context).strip() or "default")
 
     def settings(self, engine, parameters: dict, context: QgsProcessingContext, layer: QgsRasterLayer):
         """SceneSettings from the window parameters; the AOI is taken in the scene's own CRS."""

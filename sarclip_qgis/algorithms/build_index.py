@@ -25,7 +25,7 @@ class BuildIndex(SarclipAlgorithm):
         self.addOutput(QgsProcessingOutputFolder(self.INDEX, "Scene index folder"))
 
     def run_engine(self, engine, scene, parameters, context, settings, progress, is_cancelled):
-        index = engine.build_index(scene, model=self.model_spec(parameters, context), settings=settings,
+        index = engine.build_index(scene, model=self.model(parameters, context), settings=settings,
                                    progress=progress, is_cancelled=is_cancelled)
         folder = str(index.path)
         return {self.INDEX: folder, self.MESSAGE: f"scene index ready: {folder}"}

@@ -37,7 +37,7 @@ class ClassifyLabels(SarclipAlgorithm):
         labels = self.parameterAsString(parameters, self.LABELS, context)
         out = self.output_path(parameters, self.OUTPUT, context, ".tif")
         confidence = self.output_path(parameters, self.OUTPUT_CONFIDENCE, context, ".tif")
-        result = engine.classify_labels(scene, labels, out, confidence, model=self.model_spec(parameters, context),
+        result = engine.classify_labels(scene, labels, out, confidence, model=self.model(parameters, context),
                                         settings=settings, progress=progress, is_cancelled=is_cancelled, quicklook=False)
         names = [result["labels"][key] for key in sorted(result["labels"], key=int)]  # value 1..N -> label
         what = ", ".join(names)

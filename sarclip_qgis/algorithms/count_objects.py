@@ -50,7 +50,7 @@ class CountObjects(SarclipAlgorithm):
         out = self.output_path(parameters, self.OUTPUT, context, ".gpkg")
         points = self.output_path(parameters, self.OUTPUT_POINTS, context, ".gpkg")
         result = engine.count_objects(scene, labels, cell_size, out, out_points_path=points or None,
-                                      model=self.model_spec(parameters, context), settings=settings,
+                                      model=self.model(parameters, context), settings=settings,
                                       progress=progress, is_cancelled=is_cancelled,
                                       min_score=self.peak_threshold(parameters, context))
         what = ", ".join(result["labels"])

@@ -8,8 +8,10 @@ and the exact install command (the same text the dock panel shows).
 from __future__ import annotations
 
 import importlib
+import threading
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
@@ -43,3 +45,25 @@ def user_errors() -> Iterator[None]:
         yield
     except SarclipError as exc:
         raise QgsProcessingException(str(exc)) from exc
+
+
+_loaded: dict[tuple, Any] = {}  # (spec, files' signature) -> Checkpoint: the one model kept for the session
+_loading = threading.Lock()
+
+
+def session_model(spec: str):
+    """The model for a MODEL value ('default', a checkpoint folder, an open_clip name), loaded once per QGIS
+    session and again only when its files change. One model is kept: a dock session's queries then reuse its
+    weights and its text embeddings (sarclip_core.scene.prompts) instead of reloading both on every run."""
+    from sarclip_core.model import load_model
+    from sarclip_core.model.resolve import DEFAULT_CHECKPOINT
+
+    folder = DEFAULT_CHECKPOINT if spec == "default" else Path(spec)
+    files = sorted(folder.iterdir()) if folder.is_dir() else []
+    key = (spec, tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file()))
+    with _loading:
+        if key not in _loaded:
+            model = load_model(spec)
+            _loaded.clear()
+            _loaded[key] = model
+        return _loaded[key]

@@ -79,7 +79,7 @@ class ExampleQuery(SarclipAlgorithm):
             raise QgsProcessingException("no example given: pick a point on the scene, give a point layer, "
                                          "or give example images")
         out = self.output_path(parameters, self.OUTPUT, context, ".tif")
-        result = engine.image_query(scene, images, out, model=self.model_spec(parameters, context), settings=settings,
+        result = engine.image_query(scene, images, out, model=self.model(parameters, context), settings=settings,
                                     progress=progress, is_cancelled=is_cancelled, quicklook=False,
                                     example_points=points, peak_threshold=self.peak_threshold(parameters, context))
         self.style_on_load(context, self.OUTPUT, out, result["query"], scene)

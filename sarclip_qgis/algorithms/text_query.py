@@ -37,7 +37,7 @@ class TextQuery(SarclipAlgorithm):
     def run_engine(self, engine, scene, parameters, context, settings, progress, is_cancelled):
         query = self.parameterAsString(parameters, self.QUERY, context).strip()
         out = self.output_path(parameters, self.OUTPUT, context, ".tif")
-        result = engine.text_query(scene, query, out, model=self.model_spec(parameters, context), settings=settings,
+        result = engine.text_query(scene, query, out, model=self.model(parameters, context), settings=settings,
                                    progress=progress, is_cancelled=is_cancelled, quicklook=False,
                                    peak_threshold=self.peak_threshold(parameters, context))
         self.style_on_load(context, self.OUTPUT, out, query, scene)
