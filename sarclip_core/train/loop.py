@@ -140,6 +140,7 @@ class Trainer:
         if not candidates:
             self.log.info("--resume latest: no checkpoint yet, starting fresh")
             return
+        damage: list[str] = []
         for path in candidates:  # newest first: a damaged one (a crash or a full disk mid-write) falls back
             try:
                 loaded = load_checkpoint(path / MODEL_DIR, self.world.device)
@@ -148,10 +149,11 @@ class Trainer:
             except SarclipError as error:
                 if not latest:
                     raise
+                damage.append(str(error))
                 self.log.info(f"--resume latest: skipped damaged checkpoint {path.name} ({error})")
         else:
-            raise SarclipError(f"{root}: no complete checkpoint to resume from (all {len(candidates)} are damaged); "
-                               "start without --resume")
+            raise SarclipError(f"no complete checkpoint to resume from in {root} (all {len(candidates)} damaged; "
+                               f"newest: {damage[0]}); start without --resume")
         self.model.load_state_dict(loaded.model.state_dict())
         self.reader.fusion.load_state_dict(loaded.reader.fusion.state_dict())
         if "decoder" in state.extra and isinstance(self.module, MaskedImageModel):
