@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 import rasterio
+import rasterio.errors
 from rasterio.enums import Resampling
 from rasterio.windows import Window as RioWindow
 
@@ -160,6 +161,7 @@ class BlendedWriter:
         """Divide sums by weights into the final compressed GeoTIFF, build overviews, rename into place."""
         try:
             self._finish()
+            check_complete(self._tmp_path, self.path)
             os.replace(self._tmp_path, self.path)
         except BaseException:  # Ctrl-C or SIGTERM too: nothing half-written stays
             self.abort()
@@ -225,3 +227,20 @@ def overview_levels(width: int, height: int, smallest: int = FINAL_BLOCK) -> lis
         levels.append(factor)
         factor *= 2
     return levels
+
+
+def check_complete(written: Path, target: Path) -> None:
+    """Read back every block (and overview) of a GeoTIFF written under a temporary name, before it replaces `target`.
+
+    GDAL reports a failed block write (a full disk, a quota) only as a logged error when the file is
+    flushed, so the file would be committed with blocks missing; reading it back is what finds that.
+    """
+    try:
+        with rasterio.open(written) as ds:
+            for _, window in ds.block_windows(1):
+                ds.read(window=window)
+            for factor in ds.overviews(1):  # built in a second pass: they can be the part that failed
+                ds.read(out_shape=(ds.count, max(1, ds.height // factor), max(1, ds.width // factor)))
+    except (rasterio.errors.RasterioError, OSError) as error:  # RasterioIOError is an OSError
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise RasterError(target, f"could not be written completely ({reason}); is the disk full?") from None

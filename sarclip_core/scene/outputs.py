@@ -15,7 +15,7 @@ from rasterio.windows import Window as RioWindow
 from ..errors import RasterError
 from ..files import staging_path, sweep_stale
 from ..io import BlendedWriter, OutputGrid
-from ..io.writer import FINAL_BLOCK, writable, overview_levels
+from ..io.writer import FINAL_BLOCK, check_complete, overview_levels, writable
 
 
 class Writer(Protocol):
@@ -118,6 +118,7 @@ class CategoryWriter:
             if levels:
                 with rasterio.open(self._tmp, "r+") as ds:
                     ds.build_overviews(levels, Resampling.mode)
+            check_complete(self._tmp, self.path)
             os.replace(self._tmp, self.path)
         except BaseException:
             self.abort()

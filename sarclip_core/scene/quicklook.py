@@ -13,6 +13,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 from rasterio.enums import Resampling
 
+from ..errors import SarclipError
 from ..figures import new_figure
 from .outputs import palette, temporary_path
 
@@ -56,6 +57,8 @@ def write_quicklook(raster: Path, png: Path, title: str, labels: Sequence[str] |
     try:
         figure.savefig(tmp, format="png", bbox_inches="tight")
         os.replace(tmp, png)
+    except OSError as error:
+        raise SarclipError(f"{png}: cannot write the quick-look ({error.strerror or error})") from None
     finally:
         tmp.unlink(missing_ok=True)
     return png
