@@ -107,3 +107,41 @@ def test_a_multi_step_run_that_would_fail_later_writes_nothing_first(tmp_path, m
     assert scene_main([str(scene), "--out", str(out), "--model", str(tmp_path / "no-model"), *flags]) == 2
     one_error_line(capsys.readouterr().err, *words)
     assert tree(tmp_path) == before
+
+
+def test_outputs_of_a_run_are_committed_together_when_every_step_succeeded(tmp_path, monkeypatch, capsys):
+    """A step that fails at run time (here the label map) leaves --out exactly as it was: the heatmap the
+    first step made is not moved in, earlier results stay; a run that succeeds replaces them all."""
+    import json
+
+    import torch
+
+    from sarclip_core.errors import SarclipError
+    from sarclip_core.model import create_model, model_config, save_checkpoint
+    from sarclip_core.scene import api
+
+    monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "model", create_model("sarclip-tiny-rn"), model_config("sarclip-tiny-rn"))
+    scene = speckle_scene(tmp_path / "scene.tif", [(40, 40)], size=160)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "heatmap.tif").write_text("an earlier result")
+    before = tree(out)
+    real = api.classify_labels
+
+    def failing(*args, **kwargs):
+        raise SarclipError("the label step failed")
+
+    monkeypatch.setattr(api, "classify_labels", failing)
+    argv = [str(scene), "--query", "ship", "--labels", "ship, sea", "--out", str(out), "--model", str(tmp_path / "model"),
+            "--index-dir", str(tmp_path / "index"), "--json", str(tmp_path / "s.json")]
+    assert scene_main(argv) == 2
+    one_error_line(capsys.readouterr().err, "the label step failed")
+    assert tree(out) == before
+    monkeypatch.setattr(api, "classify_labels", real)
+    assert scene_main(argv) == 0
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["query"]["outputs"]["heatmap"] == str(out / "heatmap.tif")
+    assert sorted(p.name for p in out.iterdir()) == ["confidence.tif", "heatmap.png", "heatmap.tif", "labels.png",
+                                                     "labels.tif"]

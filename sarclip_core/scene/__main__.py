@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shutil
 import sys
 import warnings
 from contextlib import contextmanager
@@ -15,7 +17,7 @@ from tqdm import tqdm
 
 from ..cli import run_cli
 from ..errors import SarclipError
-from ..files import atomic_text, check_output_file, sweep_stale
+from ..files import atomic_text, check_output_file, staging_path, sweep_stale
 from ..io import MapExtent, PixelBox, RasterInfo, describe
 from ..io.windows import check_overlap
 from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, clear as clear_index_cache, human_bytes
@@ -154,13 +156,29 @@ def run(args: argparse.Namespace) -> dict:
         if not example.is_file():
             raise SarclipError(f"{example}: --example image not found")
     check_outputs(args)
-    with output_folder(args.out, args.index_dir):
+    with output_folder(args.out, args.index_dir), staged_outputs(args.out) as stage:
         from ..model import load_model  # PyTorch: only now that the inputs and outputs are known to be good
 
-        return _analyse(args, load_model(args.model), settings)
+        summary = _analyse(args, load_model(args.model), settings, stage)
+        return json.loads(json.dumps(summary).replace(json.dumps(str(stage))[1:-1], json.dumps(str(args.out))[1:-1]))
 
 
-def _analyse(args: argparse.Namespace, checkpoint: Checkpoint, settings: SceneSettings) -> dict:
+@contextmanager
+def staged_outputs(out: Path) -> Iterator[Path]:
+    """A hidden folder in --out that every step of the run writes to; only when all steps succeeded are its
+    files moved into --out, so a step that fails leaves the earlier results there as they were."""
+    stage = staging_path(out / "run")
+    stage.mkdir()
+    try:
+        yield stage
+        for path in sorted(stage.iterdir()):
+            os.replace(path, out / path.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _analyse(args: argparse.Namespace, checkpoint: Checkpoint, settings: SceneSettings, folder: Path) -> dict:
+    """Each step the arguments ask for, its outputs written in `folder`; the summary of each under its name."""
     from .api import classify_labels, count_objects, image_query, text_query
     from .prompts import cut_query_note
 
@@ -174,23 +192,23 @@ def _analyse(args: argparse.Namespace, checkpoint: Checkpoint, settings: SceneSe
         common = dict(model=checkpoint, settings=settings, progress=progress)
         if args.query:
             bar.set_description("query")
-            summary["query"] = text_query(args.scene, args.query, args.out / "heatmap.tif", **common,
+            summary["query"] = text_query(args.scene, args.query, folder / "heatmap.tif", **common,
                                           peak_threshold=args.peak_threshold)
             note = cut_query_note(checkpoint, args.query)
             if note:
                 summary["query"]["warnings"].append(note)
         if args.examples:
             bar.set_description("examples")
-            summary["examples"] = image_query(args.scene, args.example, args.out / "similar.tif", **common,
+            summary["examples"] = image_query(args.scene, args.example, folder / "similar.tif", **common,
                                               example_points=args.example_point, peak_threshold=args.peak_threshold)
         if args.labels:
             bar.set_description("labels")
-            summary["labels"] = classify_labels(args.scene, args.labels, args.out / "labels.tif",
-                                                args.out / "confidence.tif", **common)
+            summary["labels"] = classify_labels(args.scene, args.labels, folder / "labels.tif",
+                                                folder / "confidence.tif", **common)
         if args.count:
             bar.set_description("count")
             cell = args.cell_size or default_cell(args.scene, checkpoint.reader.native_size, settings)
-            summary["count"] = count_objects(args.scene, args.labels or args.query, cell, args.out / "counts.gpkg",
+            summary["count"] = count_objects(args.scene, args.labels or args.query, cell, folder / "counts.gpkg",
                                              **common, min_score=args.peak_threshold)
     return summary
 
