@@ -141,3 +141,12 @@ def replace_folder(staging: Path, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         raise SarclipError(f"{target}: cannot write: {error.strerror or error}") from None
     shutil.rmtree(old, ignore_errors=True)
+
+
+def visible_path(path: Path) -> Path:
+    """The path a user asked for, from one being written under staging names: a staged file is shown by
+    its own name, a staging folder on the way (a run's outputs in the making) is left out."""
+    parts = list(path.parts)
+    last = STAGING_NAME.match(parts[-1])
+    shown = [part for part in parts[:-1] if not STAGING_NAME.match(part)]
+    return Path(*shown, last["name"] if last else parts[-1])

@@ -38,11 +38,11 @@ def test_a_geotiff_with_missing_blocks_is_not_complete(tmp_path):
 
 @pytest.fixture
 def small_disk():
-    """A 300 kB tmpfs: a real full disk (needs root and mount; skipped where neither is allowed)."""
+    """A 100 kB tmpfs: a real full disk (needs root and mount; skipped where neither is allowed)."""
     folder = Path("/tmp") / f"sarclip-full-{uuid.uuid4().hex[:8]}"
     folder.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(folder)], capture_output=True).returncode:
+            ["mount", "-t", "tmpfs", "-o", "size=100k", "tmpfs", str(folder)], capture_output=True).returncode:
         folder.rmdir()
         pytest.skip("cannot mount a small tmpfs here")
     yield folder
@@ -56,5 +56,17 @@ def test_a_full_disk_while_writing_outputs_is_one_line_and_leaves_nothing(small_
     argv = [str(SENTINEL1), "--query", "ship", "--labels", "water, land", "--output-factor", "1",
             "--out", str(small_disk / "out"), "--index-dir", str(tmp_path / "index")]
     assert scene_main(argv) == 2
-    one_error_line(capsys.readouterr().err, "could not be written completely", "is the disk full?")
+    one_error_line(capsys.readouterr().err, str(small_disk / "out" / "heatmap.tif"), "could not be written",
+                   "is the disk full?")
     assert list(small_disk.iterdir()) == []  # the run's own --out folder went too
+
+
+@pytest.mark.skipif(not SENTINEL1.is_file(), reason="real data missing")
+def test_a_full_disk_while_writing_the_count_geopackage_is_one_line(small_disk, tmp_path, capsys, monkeypatch):
+    """SQLite's 'database or disk is full' and GDAL's messages about the closed file become one line."""
+    monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
+    argv = [str(SENTINEL1), "--query", "ship", "--count", "--cell-size", "100", "--out", str(small_disk / "out"),
+            "--index-dir", str(tmp_path / "index")]
+    assert scene_main(argv) == 2
+    one_error_line(capsys.readouterr().err, str(small_disk / "out" / "counts.gpkg"), "cannot write the GeoPackage")
+    assert list(small_disk.iterdir()) == []

@@ -11,12 +11,17 @@ from typing import Sequence
 
 import numpy as np
 import rasterio
+import rasterio._err
 import rasterio.errors
 from rasterio.enums import Resampling
 from rasterio.windows import Window as RioWindow
 
 from ..errors import RasterError
-from ..files import staging_path
+
+# What GDAL raises when a write or the read-back fails: rasterio's errors, its I/O error (an OSError), and
+# the CPLE_* errors it raises for GDAL failures (public as rasterio._err only in rasterio 1.3).
+GDAL_WRITE_ERRORS = (rasterio.errors.RasterioError, OSError, rasterio._err.CPLE_BaseError)
+from ..files import staging_path, visible_path
 from .raster import GDAL_ENV, RasterInfo
 from .windows import PixelBox
 
@@ -163,6 +168,10 @@ class BlendedWriter:
             self._finish()
             check_complete(self._tmp_path, self.path)
             os.replace(self._tmp_path, self.path)
+        except GDAL_WRITE_ERRORS as error:  # a full disk can fail the final write itself, not only its blocks
+            self.abort()
+            raise RasterError(visible_path(self.path), f"could not be written ({_first_line(error)}); is the disk full?") \
+                from None
         except BaseException:  # Ctrl-C or SIGTERM too: nothing half-written stays
             self.abort()
             raise
@@ -241,6 +250,10 @@ def check_complete(written: Path, target: Path) -> None:
                 ds.read(window=window)
             for factor in ds.overviews(1):  # built in a second pass: they can be the part that failed
                 ds.read(out_shape=(ds.count, max(1, ds.height // factor), max(1, ds.width // factor)))
-    except (rasterio.errors.RasterioError, OSError) as error:  # RasterioIOError is an OSError
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise RasterError(target, f"could not be written completely ({reason}); is the disk full?") from None
+    except GDAL_WRITE_ERRORS as error:
+        raise RasterError(visible_path(target), f"could not be written completely ({_first_line(error)}); "
+                          "is the disk full?") from None
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
-from osgeo import ogr, osr
+from osgeo import gdal, ogr, osr
 
 from ..errors import SarclipError
+from ..files import visible_path
 from ..io import OutputGrid
 from .outputs import temporary_path
 
@@ -112,6 +114,26 @@ def _srs(crs: str | None) -> osr.SpatialReference | None:
     return srs
 
 
+def geopackage_writer(write: Callable[..., None]) -> Callable[..., None]:
+    """A writer of the GeoPackage at its first argument whose OGR/SQLite failures (a full disk, a read-only
+    folder) are one line naming the output, not a RuntimeError traceback. GDAL's own messages about the
+    failed file stay quiet (a scoped error handler) until the file is closed."""
+    @functools.wraps(write)
+    def wrapped(path: Path, *args, **kwargs) -> None:
+        failure = None
+        gdal.PushErrorHandler("CPLQuietErrorHandler")
+        try:
+            write(path, *args, **kwargs)
+        except RuntimeError as error:
+            failure = str(error).splitlines()[0].rsplit("failed: ", 1)[-1]
+        finally:  # by now the failed data source is closed, its errors swallowed by the quiet handler
+            gdal.PopErrorHandler()
+        if failure is not None:
+            raise SarclipError(f"{visible_path(path)}: cannot write the GeoPackage ({failure})")
+    return wrapped
+
+
+@geopackage_writer
 @ogr_exceptions()
 def write_cells(path: Path, cells: CellGrid, labels: Sequence[str], points: Sequence[Point]) -> None:
     """Layer 'counts': one polygon per cell with a count field per label and their total."""
@@ -138,6 +160,7 @@ def write_cells(path: Path, cells: CellGrid, labels: Sequence[str], points: Sequ
     source = None  # noqa: F841  (closing an OGR data source is dropping it)
 
 
+@geopackage_writer
 @ogr_exceptions()
 def write_points(path: Path, crs: str | None, points: Sequence[Point]) -> None:
     """Layer 'peaks': one point per detected object with its label and score."""

@@ -13,9 +13,9 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window as RioWindow
 
 from ..errors import RasterError
-from ..files import staging_path, sweep_stale
+from ..files import staging_path, sweep_stale, visible_path
 from ..io import BlendedWriter, OutputGrid
-from ..io.writer import FINAL_BLOCK, check_complete, overview_levels, writable
+from ..io.writer import FINAL_BLOCK, GDAL_WRITE_ERRORS, check_complete, overview_levels, writable
 
 
 class Writer(Protocol):
@@ -120,6 +120,10 @@ class CategoryWriter:
                     ds.build_overviews(levels, Resampling.mode)
             check_complete(self._tmp, self.path)
             os.replace(self._tmp, self.path)
+        except GDAL_WRITE_ERRORS as error:
+            self.abort()
+            raise RasterError(visible_path(self.path), f"could not be written ({str(error).splitlines()[0]}); "
+                              "is the disk full?") from None
         except BaseException:
             self.abort()
             raise
