@@ -143,10 +143,17 @@ def replace_folder(staging: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+RUN_STAGE = "run"  # staging_path(folder / RUN_STAGE): a folder a whole run's outputs are made in, then moved out
+
+
 def visible_path(path: Path) -> Path:
-    """The path a user asked for, from one being written under staging names: a staged file is shown by
-    its own name, a staging folder on the way (a run's outputs in the making) is left out."""
-    parts = list(path.parts)
-    last = STAGING_NAME.match(parts[-1])
-    shown = [part for part in parts[:-1] if not STAGING_NAME.match(part)]
-    return Path(*shown, last["name"] if last else parts[-1])
+    """The path a user asked for, from one being written under staging names: a staged file or folder is
+    shown by its own name, a run's staging folder (RUN_STAGE) is left out."""
+    shown = []
+    for part in path.parts:
+        match = STAGING_NAME.match(part)
+        if match is None:
+            shown.append(part)
+        elif match["name"] != RUN_STAGE:
+            shown.append(match["name"])
+    return Path(*shown)

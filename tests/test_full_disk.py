@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 import rasterio
 
 from bad_input_helpers import one_error_line
-from conftest import write_raster
+from conftest import ROOT, write_raster
 from sarclip_core.errors import RasterError
 from sarclip_core.io.writer import check_complete
 from sarclip_core.scene.__main__ import main as scene_main
@@ -36,18 +37,28 @@ def test_a_geotiff_with_missing_blocks_is_not_complete(tmp_path):
         check_complete(path, tmp_path / "final.tif")
 
 
-@pytest.fixture
-def small_disk():
-    """A 100 kB tmpfs: a real full disk (needs root and mount; skipped where neither is allowed)."""
+def _small_disk(size: str):
+    """A tmpfs of `size`: a real full disk (needs root and mount; skipped where neither is allowed)."""
     folder = Path("/tmp") / f"sarclip-full-{uuid.uuid4().hex[:8]}"
     folder.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=100k", "tmpfs", str(folder)], capture_output=True).returncode:
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True).returncode:
         folder.rmdir()
         pytest.skip("cannot mount a small tmpfs here")
     yield folder
     subprocess.run(["umount", str(folder)], check=True)
     folder.rmdir()
+
+
+@pytest.fixture
+def small_disk():
+    yield from _small_disk("100k")
+
+
+@pytest.fixture
+def checkpoint_disk():
+    """Room for a run's logs, not for a 33 MB checkpoint."""
+    yield from _small_disk("5m")
 
 
 @pytest.mark.skipif(not SENTINEL1.is_file(), reason="real data missing")
@@ -70,3 +81,22 @@ def test_a_full_disk_while_writing_the_count_geopackage_is_one_line(small_disk, 
     assert scene_main(argv) == 2
     one_error_line(capsys.readouterr().err, str(small_disk / "out" / "counts.gpkg"), "cannot write the GeoPackage")
     assert list(small_disk.iterdir()) == []
+
+
+def test_a_full_disk_at_a_training_checkpoint_is_one_line_and_keeps_no_staging(checkpoint_disk, tmp_path):
+    """In a process of its own: the run's log file stays open in the trainer's process."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(4):
+            write_raster(tmp_path / name / f"{i}.tif", np.random.default_rng(i).random((64, 64)).astype(np.float32))
+    rows = [f"{tmp_path / n / f'{i}.tif'},an image of {n}" for n in "ab" for i in range(4)]
+    (tmp_path / "c.csv").write_text("filepath,caption\n" + "\n".join(rows) + "\n")
+    done = subprocess.run([sys.executable, "-m", "sarclip_core.train", "--stage", "clip", "--train-data",
+                           str(tmp_path / "c.csv"), "--batch-size", "4", "--max-steps", "2", "--logs",
+                           str(checkpoint_disk / "logs"), "--threads", "1"], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1"), timeout=300)
+    errors = [line[line.index("error: "):] for line in done.stderr.replace("\r", "\n").splitlines()
+              if "error: " in line]  # the training bar is not cleared before the error line
+    assert done.returncode == 2 and "Traceback" not in done.stderr and len(errors) == 1, done.stderr[-2000:]
+    assert "step_00000002/model: cannot write the checkpoint" in errors[0] and "is the disk full?" in errors[0]
+    assert not list((checkpoint_disk / "logs").rglob("*.tmp-*"))  # no staging left in the checkpoints folder

@@ -13,11 +13,12 @@ from typing import Any, Iterator
 
 import open_clip
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import SarclipError
-from ..files import check_writable_place, replace_folder, sweep_stale, temporary_name
+from ..files import check_writable_place, replace_folder, sweep_stale, temporary_name, visible_path
 from ..io import Normalisation
 from .anyreader import AnyReader
 
@@ -73,7 +74,10 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict
         _write_json(staging / SARCLIP_FILE, meta)
         save_file(_tensors(model, dtype), str(staging / WEIGHTS_FILE))
         save_file(_tensors(reader.fusion, dtype), str(staging / READER_FILE))
-    except BaseException:  # a full disk, Ctrl-C, SIGTERM: no staging folder stays beside the checkpoint
+    except (OSError, SafetensorError) as error:  # a full disk, a quota: one line, no staging folder left
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SarclipError(f"{visible_path(target)}: cannot write the checkpoint ({error}); is the disk full?") from None
+    except BaseException:  # Ctrl-C, SIGTERM: no staging folder stays beside the checkpoint
         shutil.rmtree(staging, ignore_errors=True)
         raise
     replace_folder(staging, target)

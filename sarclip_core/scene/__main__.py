@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..cli import run_cli
 from ..errors import SarclipError
-from ..files import atomic_text, check_output_file, staging_path, sweep_stale
+from ..files import RUN_STAGE, atomic_text, check_output_file, staging_path, sweep_stale
 from ..io import MapExtent, PixelBox, RasterInfo, describe
 from ..io.windows import check_overlap
 from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, clear as clear_index_cache, human_bytes
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> dict:
 def staged_outputs(out: Path) -> Iterator[Path]:
     """A hidden folder in --out that every step of the run writes to; only when all steps succeeded are its
     files moved into --out, so a step that fails leaves the earlier results there as they were."""
-    stage = staging_path(out / "run")
+    stage = staging_path(out / RUN_STAGE)
     stage.mkdir()
     try:
         yield stage

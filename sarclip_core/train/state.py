@@ -49,6 +49,10 @@ def save_state(root: Path, state: TrainState, save_model: Callable[[Path], None]
         torch.save(payload, staging / STATE_FILE)
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
+    except OSError as error:  # a full disk or a quota: one line; the previous checkpoints stay
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SarclipError(f"{target}: cannot write the training checkpoint ({error.strerror or error}); "
+                           "is the disk full? --resume latest continues from the last complete one") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
