@@ -46,8 +46,8 @@ def _small_disk(size: str):
         folder.rmdir()
         pytest.skip("cannot mount a small tmpfs here")
     yield folder
-    subprocess.run(["umount", str(folder)], check=True)
-    folder.rmdir()
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)  # lazy: a file still open cannot block it
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
