@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from osgeo import gdal, ogr, osr
 
@@ -20,21 +19,6 @@ from .outputs import temporary_path
 
 
 MAX_CELLS = 1_000_000
-
-
-@contextmanager
-def ogr_exceptions() -> Iterator[None]:
-    """OGR/OSR raise exceptions inside the call only: the host (QGIS, other plugins) keeps its own GDAL setting,
-    as rasterio's Env scopes its settings (GDAL 3.6 has no ExceptionMgr yet). Also a decorator."""
-    before = (ogr.GetUseExceptions(), osr.GetUseExceptions())
-    ogr.UseExceptions()
-    osr.UseExceptions()
-    try:
-        yield
-    finally:
-        for module, used in reversed(list(zip((ogr, osr), before))):  # GDAL unwinds its handlers last-in first
-            if not used:
-                module.DontUseExceptions()
 
 
 @dataclass(frozen=True)
@@ -114,27 +98,45 @@ def _srs(crs: str | None) -> osr.SpatialReference | None:
     return srs
 
 
-def geopackage_writer(write: Callable[..., None]) -> Callable[..., None]:
-    """A writer of the GeoPackage at its first argument whose OGR/SQLite failures (a full disk, a read-only
-    folder) are one line naming the output, not a RuntimeError traceback. GDAL's own messages about the
-    failed file stay quiet (a scoped error handler) until the file is closed."""
-    @functools.wraps(write)
-    def wrapped(path: Path, *args, **kwargs) -> None:
-        failure = None
-        gdal.PushErrorHandler("CPLQuietErrorHandler")
+@contextmanager
+def geopackage(path: Path) -> Iterator[ogr.DataSource]:
+    """The GeoPackage at `path` (created if missing) open for writing; closed when the block ends.
+
+    OGR's failures (a full disk, a read-only folder) are read from GDAL's per-thread error state under a
+    scoped quiet handler and become one line naming the output. OGR's exception mode is process-wide
+    (QGIS and other plugins share it), so it is left as the host set it.
+    """
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        gdal.ErrorReset()
+        driver = ogr.GetDriverByName("GPKG")
+        source = driver.Open(str(path), 1) if path.exists() else driver.CreateDataSource(str(path))
+        if source is None:
+            raise _failure(path)
         try:
-            write(path, *args, **kwargs)
-        except RuntimeError as error:
-            failure = str(error).splitlines()[0].rsplit("failed: ", 1)[-1]
-        finally:  # by now the failed data source is closed, its errors swallowed by the quiet handler
-            gdal.PopErrorHandler()
-        if failure is not None:
-            raise SarclipError(f"{visible_path(path)}: cannot write the GeoPackage ({failure})")
-    return wrapped
+            yield source
+            source.FlushCache()
+        finally:  # closed here, while GDAL's messages about it are quiet, whatever still refers to it
+            source.Destroy()
+        if gdal.GetLastErrorType() >= gdal.CE_Failure:
+            raise _failure(path)
+    except RuntimeError:  # a host that switched OGR's exceptions on gets the same one line
+        raise _failure(path) from None
+    finally:
+        gdal.PopErrorHandler()
 
 
-@geopackage_writer
-@ogr_exceptions()
+def _checked(code: int, path: Path) -> None:
+    """An OGR call's error code (0 = success) as the one-line failure of the output."""
+    if code != 0:
+        raise _failure(path)
+
+
+def _failure(path: Path) -> SarclipError:
+    reason = (gdal.GetLastErrorMsg() or "unknown OGR error").splitlines()[0].rsplit("failed: ", 1)[-1]
+    return SarclipError(f"{visible_path(path)}: cannot write the GeoPackage ({reason})")
+
+
 def write_cells(path: Path, cells: CellGrid, labels: Sequence[str], points: Sequence[Point]) -> None:
     """Layer 'counts': one polygon per cell with a count field per label and their total."""
     fields = field_names(labels)
@@ -142,50 +144,44 @@ def write_cells(path: Path, cells: CellGrid, labels: Sequence[str], points: Sequ
     for point in points:
         cell = counts.setdefault(cells.cell_of(point.row, point.col), [0] * len(labels))
         cell[labels.index(point.label)] += 1
-    source = _open(path)
-    layer = source.CreateLayer("counts", _srs(cells.grid.crs), ogr.wkbPolygon)
-    for name in ["cell_row", "cell_col", *fields, "total"]:
-        layer.CreateField(ogr.FieldDefn(name, ogr.OFTInteger))
-    definition = layer.GetLayerDefn()
-    layer.StartTransaction()
-    for row in range(cells.rows):
-        for col in range(cells.cols):
-            values = counts.get((row, col), [0] * len(labels))
-            feature = ogr.Feature(definition)
-            feature.SetGeometry(cells.polygon(row, col))
-            for name, value in zip(["cell_row", "cell_col", *fields, "total"], [row, col, *values, sum(values)]):
-                feature.SetField(name, int(value))
-            layer.CreateFeature(feature)
-    layer.CommitTransaction()
-    source = None  # noqa: F841  (closing an OGR data source is dropping it)
+    with geopackage(path) as source:
+        layer = _layer(source, "counts", cells.grid.crs, ogr.wkbPolygon, path)
+        for name in ["cell_row", "cell_col", *fields, "total"]:
+            _checked(layer.CreateField(ogr.FieldDefn(name, ogr.OFTInteger)), path)
+        definition = layer.GetLayerDefn()
+        _checked(layer.StartTransaction(), path)
+        for row in range(cells.rows):
+            for col in range(cells.cols):
+                values = counts.get((row, col), [0] * len(labels))
+                feature = ogr.Feature(definition)
+                feature.SetGeometry(cells.polygon(row, col))
+                for name, value in zip(["cell_row", "cell_col", *fields, "total"], [row, col, *values, sum(values)]):
+                    feature.SetField(name, int(value))
+                _checked(layer.CreateFeature(feature), path)
+        _checked(layer.CommitTransaction(), path)
 
 
-@geopackage_writer
-@ogr_exceptions()
 def write_points(path: Path, crs: str | None, points: Sequence[Point]) -> None:
     """Layer 'peaks': one point per detected object with its label and score."""
-    source = _open(path)
-    layer = source.CreateLayer("peaks", _srs(crs), ogr.wkbPoint)
-    layer.CreateField(ogr.FieldDefn("label", ogr.OFTString))
-    layer.CreateField(ogr.FieldDefn("score", ogr.OFTReal))
-    definition = layer.GetLayerDefn()
-    layer.StartTransaction()
-    for point in points:
-        feature = ogr.Feature(definition)
-        geometry = ogr.Geometry(ogr.wkbPoint)
-        geometry.AddPoint_2D(point.x, point.y)
-        feature.SetGeometry(geometry)
-        feature.SetField("label", point.label)
-        feature.SetField("score", round(point.score, 4))
-        layer.CreateFeature(feature)
-    layer.CommitTransaction()
-    source = None  # noqa: F841
+    with geopackage(path) as source:
+        layer = _layer(source, "peaks", crs, ogr.wkbPoint, path)
+        _checked(layer.CreateField(ogr.FieldDefn("label", ogr.OFTString)), path)
+        _checked(layer.CreateField(ogr.FieldDefn("score", ogr.OFTReal)), path)
+        definition = layer.GetLayerDefn()
+        _checked(layer.StartTransaction(), path)
+        for point in points:
+            feature = ogr.Feature(definition)
+            geometry = ogr.Geometry(ogr.wkbPoint)
+            geometry.AddPoint_2D(point.x, point.y)
+            feature.SetGeometry(geometry)
+            feature.SetField("label", point.label)
+            feature.SetField("score", round(point.score, 4))
+            _checked(layer.CreateFeature(feature), path)
+        _checked(layer.CommitTransaction(), path)
 
 
-def _open(path: Path) -> ogr.DataSource:
-    """The GeoPackage at `path`, created if it does not exist yet."""
-    driver = ogr.GetDriverByName("GPKG")
-    try:
-        return driver.Open(str(path), 1) if path.exists() else driver.CreateDataSource(str(path))
-    except RuntimeError as error:
-        raise SarclipError(f"{path}: cannot write the GeoPackage ({error})") from None
+def _layer(source: ogr.DataSource, name: str, crs: str | None, kind: int, path: Path) -> ogr.Layer:
+    layer = source.CreateLayer(name, _srs(crs), kind)
+    if layer is None:
+        raise _failure(path)
+    return layer
