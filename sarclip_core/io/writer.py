@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import rasterio
@@ -164,17 +165,8 @@ class BlendedWriter:
 
     def close(self) -> Path:
         """Divide sums by weights into the final compressed GeoTIFF, build overviews, rename into place."""
-        try:
+        with committed(self._tmp_path, self.path, self.abort):
             self._finish()
-            check_complete(self._tmp_path, self.path)
-            os.replace(self._tmp_path, self.path)
-        except GDAL_WRITE_ERRORS as error:  # a full disk can fail the final write itself, not only its blocks
-            self.abort()
-            raise RasterError(visible_path(self.path), f"could not be written ({_first_line(error)}); is the disk full?") \
-                from None
-        except BaseException:  # Ctrl-C or SIGTERM too: nothing half-written stays
-            self.abort()
-            raise
         self._cleanup()
         return self.path
 
@@ -236,6 +228,25 @@ def overview_levels(width: int, height: int, smallest: int = FINAL_BLOCK) -> lis
         levels.append(factor)
         factor *= 2
     return levels
+
+
+@contextmanager
+def committed(written: Path, target: Path, abort: Callable[[], None]) -> Iterator[None]:
+    """The block finishes the GeoTIFF at `written` (a temporary name); then it is read back (check_complete)
+    and renamed to `target`. A GDAL failure on the way (a full disk can fail the final write itself, not
+    only its blocks) is one RasterError naming `target`; on any failure, Ctrl-C and SIGTERM included,
+    `abort` drops what was written, so nothing half-written stays."""
+    try:
+        yield
+        check_complete(written, target)
+        os.replace(written, target)
+    except GDAL_WRITE_ERRORS as error:
+        abort()
+        raise RasterError(visible_path(target), f"could not be written ({_first_line(error)}); is the disk full?") \
+            from None
+    except BaseException:
+        abort()
+        raise
 
 
 def check_complete(written: Path, target: Path) -> None:

@@ -13,9 +13,9 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window as RioWindow
 
 from ..errors import RasterError
-from ..files import staging_path, sweep_stale, visible_path
+from ..files import staging_path, sweep_stale
 from ..io import BlendedWriter, OutputGrid
-from ..io.writer import FINAL_BLOCK, GDAL_WRITE_ERRORS, check_complete, overview_levels, writable
+from ..io.writer import FINAL_BLOCK, committed, overview_levels, writable
 
 
 class Writer(Protocol):
@@ -107,7 +107,7 @@ class CategoryWriter:
         self._ds.write(labels.astype(self.dtype)[None], window=RioWindow(col0, row0, labels.shape[1], labels.shape[0]))
 
     def close(self) -> Path:
-        try:
+        with committed(self._tmp, self.path, self.abort):
             self._ds.set_band_description(1, "label")
             self._ds.update_tags(1, **{f"LABEL_{i}": name for i, name in enumerate(self.names, start=1)},
                                  LABELS=", ".join(self.names))
@@ -118,15 +118,6 @@ class CategoryWriter:
             if levels:
                 with rasterio.open(self._tmp, "r+") as ds:
                     ds.build_overviews(levels, Resampling.mode)
-            check_complete(self._tmp, self.path)
-            os.replace(self._tmp, self.path)
-        except GDAL_WRITE_ERRORS as error:
-            self.abort()
-            raise RasterError(visible_path(self.path), f"could not be written ({str(error).splitlines()[0]}); "
-                              "is the disk full?") from None
-        except BaseException:
-            self.abort()
-            raise
         return self.path
 
     def abort(self) -> None:
