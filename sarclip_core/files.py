@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import uuid
 import tempfile
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Collection, Iterator, TextIO
