@@ -32,6 +32,7 @@ from .progress import CancelFn, ProgressFn, Steps
 from .phrases import counted_labels, has_background, label_map_labels, parse_labels, parse_query
 from .prompts import embed, embed_query, logit_scale
 from .quicklook import write_quicklook
+from .radiometry import add_evidence, describe_mode, is_water_label, scene_water_evidence
 from .scatterers import (BEST_CANDIDATES, MIN_CONTRAST, Footprint, Scatterer, confirmed, find_scatterers,
                          is_object_query, most_likely)
 from .settings import SceneSettings
@@ -150,7 +151,8 @@ def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike
                 calibration.threshold_for(phrases), is_object_query(phrases))
 
     return _heatmap(scene, probability, query, "probability", out_path, model, settings,
-                    Steps(progress, is_cancelled), peak_threshold, quicklook)
+                    Steps(progress, is_cancelled), peak_threshold, quicklook,
+                    water=all(is_water_label(phrase) for phrase in phrases))
 
 
 def image_query(scene: str | os.PathLike, examples: Sequence[str | os.PathLike], out_path: str | os.PathLike,
@@ -211,21 +213,24 @@ def _cell_embeddings(run: Run, points: Sequence[tuple[float, float]]) -> np.ndar
 
 def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], what: str, unit: str, out_path,
              model, settings: SceneSettings, steps: Steps, peak_threshold: float | None,
-             quicklook: bool) -> dict[str, Any]:
+             quicklook: bool, water: bool = False) -> dict[str, Any]:
     """Write the map of per-cell values that `values_of` gives for the run, with their default peak threshold
     and whether the query is about targets (`snap`: peaks confirmed by, and placed on, bright scatterers).
 
     The summary's `peaks` are the strongest peaks at or above the threshold and `best` the most likely
     location even below it: for object queries (`snap`) peaks are those a bright scatterer confirms, placed on
     it, and `best` is, among the map's strongest peaks, where map and radar return agree most (scatterers.py);
-    for background queries both are the map's own maxima.
+    for background queries both are the map's own maxima. A `water` query adds the scene's radiometric
+    evidence (radiometry.py) to the blended map.
     """
     out = check_output(out_path)
     run = _open(scene, model, settings, steps)
     values, default_threshold, snap = values_of(run)
     threshold = default_threshold if peak_threshold is None else float(peak_threshold)
     name = f"{unit}: {what}"
-    peaks, candidates = _write_maps(run, values[:, None], [name], out, steps.part(INDEX_SHARE, 1.0), threshold)
+    evidence, mode = scene_water_evidence(run.info, run.grid) if water else (None, None)
+    peaks, candidates, score_range = _write_maps(run, values[:, None], [name], out, steps.part(INDEX_SHARE, 1.0),
+                                                 threshold, evidence)
     outputs = {"heatmap": str(out)}
     if quicklook:
         outputs["quicklook"] = str(write_quicklook(out, out.with_suffix(".png"), name, unit=unit))
@@ -250,19 +255,22 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], 
         confirmed_note = f", {len(points)} {strongest}confirmed by a bright scatterer"
     message = f"heatmap written; {len(peaks)} peaks {cut}{confirmed_note}{where}"
     return run.summary(outputs, message, query=what, values=unit, peak_threshold=None if flat else round(threshold, 4),
-                       score_range=[round(float(np.nanmin(values)), 4), round(float(np.nanmax(values)), 4)],
+                       score_range=score_range,
                        peak_count=len(peaks), confirmed_count=len(points) if snap else None, peaks_checked=checked,
-                       peaks=found, best=best)
+                       peaks=found, best=best, water_dark_mode=describe_mode(mode) if water else None)
 
 
-def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps: Steps,
-                threshold: float) -> tuple[list[tuple[int, int, float]], list[tuple[int, int, float]]]:
-    """Blend (cells, bands) values into a float32 GeoTIFF at `out`. Returns band 1's peaks at or above
-    `threshold` and its BEST_CANDIDATES strongest peaks whatever their value, as output (row, col, value),
-    strongest first (both empty for an all-NaN map)."""
+def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps: Steps, threshold: float,
+                evidence: np.ndarray | None = None) -> tuple[list[tuple[int, int, float]],
+                                                             list[tuple[int, int, float]], list[float | None]]:
+    """Blend (cells, bands) values into a float32 GeoTIFF at `out`, band 1's log-odds shifted by `evidence`
+    (output grid) if given. Returns band 1's peaks at or above `threshold` and its BEST_CANDIDATES strongest
+    peaks whatever their value, as output (row, col, value), strongest first (both empty for an all-NaN map),
+    and band 1's [lowest, highest] written value (None for an all-NaN map)."""
     blender = CellBlender(run.index, run.grid, values)
     peaks: list[tuple[int, int, float]] = []
     candidates: list[tuple[int, int, float]] = []
+    low, high = np.inf, -np.inf
     all_chunks = chunks(run.grid)
     with OutputSet() as outputs:
         writer = outputs.add(float_writer(out, run.grid, names))
@@ -270,14 +278,20 @@ def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps
             steps.report(k / len(all_chunks))
             padded = chunk.padded(run.grid, run.peak_radius)
             block = blender.blend(*padded)
+            if evidence is not None:
+                block = add_evidence(block, evidence[padded[0]:padded[1], padded[2]:padded[3]], [0])
             r0, r1, c0, c1 = _inner(chunk, padded)
             writer.add(chunk.source_box(run.grid), block[:, r0:r1, c0:c1])
+            inner = block[0, r0:r1, c0:c1]
+            if np.isfinite(inner).any():
+                low, high = min(low, float(np.nanmin(inner))), max(high, float(np.nanmax(inner)))
             local = [(r + padded[0], c + padded[2], v)
                      for r, c, v in find_peaks(block[0], run.peak_radius, -np.inf, (r0, r1, c0, c1))]
             peaks += [p for p in local if p[2] >= threshold]
             candidates = sorted(candidates + local, key=lambda p: -p[2])[:BEST_CANDIDATES]
         steps.report(1.0)
-    return sorted(peaks, key=lambda p: -p[2]), candidates
+    written = [round(low, 4), round(high, 4)] if low <= high else [None, None]
+    return sorted(peaks, key=lambda p: -p[2]), candidates, written
 
 
 def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path: str | os.PathLike,
@@ -299,6 +313,8 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
     run = _open(scene, model, settings, steps)
     scores = run.index.scores(embed(run.checkpoint, names))
     blender = CellBlender(run.index, run.grid, softmax(run.calibration.temperature * scores))
+    water = [i for i, name in enumerate(names) if is_water_label(name)]
+    evidence, mode = scene_water_evidence(run.info, run.grid) if 0 < len(water) < len(names) else (None, None)
     score_blender = CellBlender(run.index, run.grid, scores) if out_scores else None
     pixels = np.zeros(len(names) + 1, np.int64)
     query_steps, all_chunks = steps.part(INDEX_SHARE, 1.0), chunks(run.grid)
@@ -310,6 +326,8 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
             query_steps.report(k / len(all_chunks))
             box = (chunk.row0, chunk.row1, chunk.col0, chunk.col1)
             probs = blender.blend(*box)
+            if evidence is not None:
+                probs = add_evidence(probs, evidence[box[0]:box[1], box[2]:box[3]], water)
             valid = np.isfinite(probs).all(axis=0)
             label = np.where(valid, np.argmax(np.nan_to_num(probs, nan=-1), axis=0) + 1, 0)
             pixels += np.bincount(label.ravel(), minlength=len(names) + 1)
@@ -328,7 +346,7 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
     ranked = sorted(shares.items(), key=lambda item: -item[1])
     message = "label map written; " + ", ".join(f"{name} {share:.0%}" for name, share in ranked[:4])
     return run.summary(outputs_written, message, labels={str(i): n for i, n in enumerate(names, start=1)},
-                       label_shares=shares)
+                       label_shares=shares, water_dark_mode=describe_mode(mode))
 
 
 def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: float,

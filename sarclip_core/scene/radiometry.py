@@ -1,0 +1,147 @@
+"""How dark each map pixel is within its scene: the cue a water threshold uses, which the model cannot see.
+
+The encoder reads each window standardised on its own (io.convert), so a window wholly on calm water
+and one wholly on land differ to it only by texture: the absolute level that makes water dark in SAR
+is gone. Maps of water-like labels therefore add the scene's own radiometric evidence:
+
+- every output pixel's mean level in dB (first SAR band; an average over its factor x factor source
+  pixels, so speckle is averaged out as an analyst's multilooking would);
+- a two-component Gaussian mixture over the scene's levels; only when the two are clearly apart
+  (Ashman's D >= 2, the bimodality test of split-based flood thresholding) and each holds at least
+  MIN_SHARE of the scene is there a dark mode (a few bright ships or vehicles on sea or clutter make a
+  second mode too, but a tiny one: there the dark mode is the scene's background, not water);
+- each pixel's log-odds of belonging to the darker mode, clipped to +-CLIP and scaled by WEIGHT,
+  added to the logits of the water-like labels (a product of experts: the model's semantics, the
+  scene's radiometry). A scene with one mode (all sea, all land) adds nothing, and where the model is
+  more certain than the clipped evidence it still decides (land darker than its surroundings).
+
+WEIGHT and CLIP were chosen on training scenes only (SSDD training images with their sea/land masks and
+composed MSTAR clutter scenes, which hold no water); see scripts/fit_water_evidence.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from sklearn.mixture import GaussianMixture
+
+from ..d2c.vocabulary import DEFAULT_VOCABULARY, load_vocabulary
+from ..io import OutputGrid, RasterInfo, open_raster, to_domain
+
+BIMODAL_D = 2.0  # Ashman's D at which two modes count as separate (Ashman et al. 1994)
+MIN_SHARE = 0.1  # the smaller mode's share of the scene for it to be a surface, not scattered targets
+WEIGHT = 1.0  # log-odds of the dark mode, times this, are added to water-like labels' logits
+CLIP = 4.0  # ... after clipping to +-CLIP, so a confident model still decides
+FIT_SAMPLES = 100_000  # levels the mixture is fitted on (a seeded sample of the scene's)
+WATER_KEYS = ("water",)  # a label is water-like when the vocabulary's hypernym or key says water
+
+
+@dataclass(frozen=True)
+class DarkMode:
+    """The darker of two well-separated level modes of a scene (means and spreads in dB, weights)."""
+
+    means: tuple[float, float]
+    spreads: tuple[float, float]
+    weights: tuple[float, float]
+
+    @property
+    def separation(self) -> float:
+        """Ashman's D: distance of the means over their pooled spread."""
+        return math.sqrt(2) * abs(self.means[1] - self.means[0]) / math.hypot(*self.spreads)
+
+    def log_odds(self, levels: np.ndarray) -> np.ndarray:
+        """Per pixel, log P(dark mode) - log P(bright mode); NaN where the level is NaN."""
+        dark, bright = (_log_density(levels, self.means[i], self.spreads[i], self.weights[i]) for i in (0, 1))
+        return dark - bright
+
+
+def _log_density(x: np.ndarray, mean: float, spread: float, weight: float) -> np.ndarray:
+    return math.log(weight) - math.log(spread) - 0.5 * ((x - mean) / spread) ** 2
+
+
+def is_water_label(label: str) -> bool:
+    """True for labels that name water (water, sea, river, flooded fields, lagoon... through the vocabulary)."""
+    vocabulary = load_vocabulary(DEFAULT_VOCABULARY)
+    folded = label.strip().lower()
+    for key, words in vocabulary.backgrounds.items():
+        if folded in {key.lower(), *(t.lower() for t in words.terms)}:
+            return words.hypernym.lower() in WATER_KEYS or key.lower() in WATER_KEYS
+    return folded in {"lake", "lagoon", "pond", "reservoir", "flood", "flood water"}
+
+
+def output_levels(info: RasterInfo, grid: OutputGrid) -> np.ndarray:
+    """(height, width) mean level in dB of the first SAR band per output pixel; NaN where no data.
+
+    A decimated read (GDAL averages each output pixel's source pixels, skipping nodata), so memory is
+    the output grid's, whatever the scene size. Complex (SLC) scenes give no levels.
+    """
+    if info.value_kind.is_complex:  # averaging complex samples cancels their phases: no level to read
+        return np.full((grid.height, grid.width), np.nan, np.float32)
+    area = grid.origin
+    window = rasterio.windows.Window(area.col, area.row, grid.width * grid.factor, grid.height * grid.factor)
+    with open_raster(info.path) as ds:
+        data = ds.read([1], window=window, out_shape=(1, grid.height, grid.width), resampling=Resampling.average,
+                       boundless=True, fill_value=info.nodata or 0, masked=True)
+    valid = ~np.ma.getmaskarray(data).any(axis=0)
+    levels = to_domain(np.ma.getdata(data), info.value_kind, "db")[0]
+    return np.where(valid & np.isfinite(levels), levels, np.nan).astype(np.float32)
+
+
+def dark_mode(levels: np.ndarray, seed: int = 0, separation: float = BIMODAL_D,
+              min_share: float = MIN_SHARE) -> DarkMode | None:
+    """The scene's dark mode when its levels have two clearly separate modes (Ashman's D >= `separation`),
+    each holding at least `min_share` of the levels; else None."""
+    values = levels[np.isfinite(levels)].astype(np.float64)
+    if values.size < 16 or np.ptp(values) == 0:
+        return None
+    if values.size > FIT_SAMPLES:
+        values = np.random.default_rng(seed).choice(values, FIT_SAMPLES, replace=False)
+    mixture = GaussianMixture(2, random_state=seed).fit(values[:, None])
+    order = np.argsort(mixture.means_[:, 0])
+    mode = DarkMode(tuple(float(mixture.means_[i, 0]) for i in order),
+                    tuple(float(np.sqrt(mixture.covariances_.reshape(2)[i])) for i in order),
+                    tuple(float(mixture.weights_[i]) for i in order))
+    return mode if mode.separation >= separation and min(mode.weights) >= min_share else None
+
+
+def water_evidence(levels: np.ndarray, mode: DarkMode | None) -> np.ndarray:
+    """Per pixel, what radiometry adds to a water-like label's logit: WEIGHT * clip(log-odds dark, +-CLIP);
+    0 where there is no dark mode or no data."""
+    if mode is None:
+        return np.zeros_like(levels, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        evidence = WEIGHT * np.clip(mode.log_odds(levels.astype(np.float64)), -CLIP, CLIP)
+    return np.nan_to_num(evidence, nan=0.0)
+
+
+def scene_water_evidence(info: RasterInfo, grid: OutputGrid) -> tuple[np.ndarray, DarkMode | None]:
+    """The evidence map of `water_evidence` over a run's output grid, and the dark mode it came from."""
+    levels = output_levels(info, grid)
+    mode = dark_mode(levels)
+    return water_evidence(levels, mode).astype(np.float32), mode
+
+
+def add_evidence(probabilities: np.ndarray, evidence: np.ndarray, rows: list[int]) -> np.ndarray:
+    """(L, h, w) label probabilities with `evidence` (h, w) added to the log-probabilities of label `rows`,
+    renormalised over the labels; one label alone (L = 1, a query against its backgrounds) shifts its log-odds.
+    NaN (no data) stays NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if len(probabilities) == 1:
+            p = np.clip(probabilities[0], 1e-12, 1 - 1e-12)
+            return (1 / (1 + np.exp(-(np.log(p) - np.log1p(-p) + evidence))))[None]
+        logits = np.log(np.maximum(probabilities, 1e-12))
+        logits[rows] += evidence
+        exp = np.exp(logits - logits.max(axis=0, keepdims=True))
+        return exp / exp.sum(axis=0, keepdims=True)
+
+
+def describe_mode(mode: DarkMode | None) -> dict | None:
+    """The dark mode for a run's summary (dB, rounded), or None when the scene has none."""
+    if mode is None:
+        return None
+    return {"dark_db": round(mode.means[0], 2), "bright_db": round(mode.means[1], 2),
+            "dark_share": round(mode.weights[0], 3), "separation": round(mode.separation, 2)}

@@ -1,0 +1,88 @@
+"""Water maps use the scene's own radiometry: a dark mode where there is one, nothing where the scene has one mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import rasterio
+
+from sarclip_core.io import OutputGrid, describe
+from sarclip_core.scene import SceneSettings, classify_labels, text_query
+from sarclip_core.scene.radiometry import (CLIP, MIN_SHARE, WEIGHT, add_evidence, dark_mode, is_water_label,
+                                           output_levels, water_evidence)
+
+from conftest import write_raster
+
+
+def _levels(rng, dark_share: float, gap_db: float, size: int = 4000) -> np.ndarray:
+    dark = rng.random(size) < dark_share
+    return np.where(dark, -20.0, -20.0 + gap_db) + rng.normal(0, 1.0, size)
+
+
+def test_a_scene_of_water_and_land_has_a_dark_mode_and_water_gets_evidence_land_loses_it(rng):
+    levels = _levels(rng, 0.4, 10.0)
+    mode = dark_mode(levels)
+    assert mode is not None and mode.means[0] < -18 and mode.means[1] > -12 and mode.separation > 4
+    evidence = water_evidence(np.array([-20.0, -10.0, np.nan]), mode)
+    assert evidence[0] == WEIGHT * CLIP and evidence[1] == -WEIGHT * CLIP and evidence[2] == 0.0
+
+
+def test_one_mode_or_a_few_bright_targets_give_no_evidence(rng):
+    assert dark_mode(_levels(rng, 1.0, 10.0)) is None  # all sea (or all land): speckle only
+    assert dark_mode(_levels(rng, 0.5, 1.0)) is None  # two close modes: not apart enough
+    assert dark_mode(_levels(rng, 1 - MIN_SHARE / 3, 12.0)) is None  # bright vehicles on clutter
+    assert np.all(water_evidence(_levels(rng, 1.0, 0.0), None) == 0)
+
+
+def test_evidence_shifts_water_labels_and_keeps_probabilities_normalised():
+    probabilities = np.array([[[0.5, 0.9, np.nan]], [[0.5, 0.1, np.nan]]])  # (labels, 1, 3): water, land
+    shifted = add_evidence(probabilities, np.array([[2.0, -4.0, 1.0]]), [0])
+    assert shifted[0, 0, 0] > 0.85 and shifted[0, 0, 1] < 0.5
+    assert np.allclose(shifted[:, 0, :2].sum(axis=0), 1.0) and np.isnan(shifted[:, 0, 2]).all()
+    alone = add_evidence(np.array([[[0.5, 0.5]]]), np.array([[0.0, np.log(3.0)]]), [0])  # a query's own odds
+    assert np.allclose(alone[0, 0], [0.5, 0.75])
+
+
+def test_water_words_come_from_the_vocabulary():
+    assert all(is_water_label(word) for word in ("water", "Sea", "river", "flooded fields", "open water", "lagoon"))
+    assert not any(is_water_label(word) for word in ("land", "urban area", "ship", "clutter", "harbour"))
+
+
+def test_levels_are_decibel_means_of_each_output_pixel_and_nan_on_no_data(tmp_path):
+    amplitude = np.full((64, 64), 10.0, np.float32)
+    amplitude[:, 32:] = 100.0
+    amplitude[:8, :8] = 0.0  # nodata
+    info = describe(write_raster(tmp_path / "a.tif", amplitude, nodata=0.0), value_kind="amplitude")
+    levels = output_levels(info, OutputGrid.for_scene(info, 8))
+    assert levels.shape == (8, 8) and np.isnan(levels[0, 0])
+    assert np.allclose(levels[1:, :4], 20.0) and np.allclose(levels[:, 4:], 40.0)
+
+
+def _camargue_levels(sentinel1):
+    info = describe(sentinel1)
+    return info, output_levels(info, OutputGrid.for_scene(info, 8))
+
+
+def test_the_camargue_label_map_puts_its_dark_lagoons_in_water_and_its_bright_land_in_land(sentinel1, tmp_path):
+    info, levels = _camargue_levels(sentinel1)
+    summary = classify_labels(sentinel1, "water, land", tmp_path / "l.tif", tmp_path / "c.tif",
+                              settings=SceneSettings(index_dir=tmp_path / "i"), quicklook=False)
+    with rasterio.open(tmp_path / "l.tif") as ds:
+        labels = ds.read(1)
+    finite = np.isfinite(levels) & (labels > 0)
+    darkest, brightest = np.nanpercentile(levels[finite], [10, 90])
+    assert np.mean(labels[finite & (levels <= darkest)] == 1) > 0.9
+    assert np.mean(labels[finite & (levels >= brightest)] == 2) > 0.9
+    assert summary["water_dark_mode"]["separation"] >= 2 and summary["water_dark_mode"]["dark_db"] < -14
+
+
+def test_a_water_query_reports_its_dark_mode_and_a_ship_query_does_not_use_one(sentinel1, tmp_path):
+    settings = SceneSettings(index_dir=tmp_path / "i")
+    water = text_query(sentinel1, "water", tmp_path / "w.tif", settings=settings, quicklook=False)
+    ship = text_query(sentinel1, "ship", tmp_path / "s.tif", settings=settings, quicklook=False)
+    assert water["water_dark_mode"] is not None and ship["water_dark_mode"] is None
+    with rasterio.open(tmp_path / "w.tif") as ds:
+        heat = ds.read(1)
+    _, levels = _camargue_levels(sentinel1)
+    finite = np.isfinite(levels) & np.isfinite(heat)
+    assert np.corrcoef(levels[finite], heat[finite])[0, 1] < -0.5  # darker is more likely water
+    assert water["score_range"][0] <= float(np.nanmin(heat)) + 1e-4 and water["score_range"][1] >= float(np.nanmax(heat)) - 1e-4
