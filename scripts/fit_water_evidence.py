@@ -7,6 +7,10 @@ then each (WEIGHT, CLIP, MIN_SHARE) is scored by the pooled IoU of water and lan
 
     python scripts/fit_water_evidence.py --ssdd outputs/model/ssdd.train.jsonl \
         --composed outputs/model/composed_train.jsonl [--model default] [--scenes 120]
+
+With --ships outputs/model/ships.train.jsonl it prints instead the calm-sea level of calibrated Sentinel-1
+(radiometry.SEA_DB): mean and spread of the median VV sigma0 (dB) around each OpenSARShip training ship,
+read from the chip's calibrated twin in Patch_Cal/.
 """
 
 from __future__ import annotations
@@ -83,14 +87,36 @@ def pooled_iou(parts: list[dict], weight: float, clip: float, share: float) -> t
     return float(iou[0]), float(iou[1])
 
 
+def sea_levels(ships: Path) -> np.ndarray:
+    """Median VV sigma0 in dB of each training ship chip's calibrated twin (complex SLC chips, and chips
+    without a twin, skipped)."""
+    levels = []
+    for line in ships.read_text(encoding="utf-8").splitlines():
+        calibrated = Path(json.loads(line)["filepath"].replace("/Patch/", "/Patch_Cal/"))
+        if not calibrated.exists():  # a few chips have no calibrated twin
+            continue
+        with rasterio.open(calibrated) as ds:
+            band = ds.read(1)
+        if not np.iscomplexobj(band) and np.nanmedian(band) > 0:
+            levels.append(10 * np.log10(np.nanmedian(band)))
+    return np.array(levels)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ssdd", type=Path, required=True, help="SSDD training records (jsonl with sealand context)")
-    parser.add_argument("--composed", type=Path, required=True, help="composed MSTAR training scenes (jsonl)")
+    parser.add_argument("--ssdd", type=Path, help="SSDD training records (jsonl with sealand context)")
+    parser.add_argument("--composed", type=Path, help="composed MSTAR training scenes (jsonl)")
+    parser.add_argument("--ships", type=Path, help="OpenSARShip training records: print the calm-sea level fit only")
     parser.add_argument("--model", default="default")
     parser.add_argument("--scenes", type=int, default=120, help="open-sea SSDD scenes and composed scenes (seeded samples); all coastal SSDD scenes are used")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.ships:
+        levels = sea_levels(args.ships)
+        print(f"{len(levels)} calibrated training chips: sea VV sigma0 {levels.mean():.2f} dB, sd {levels.std():.2f} dB")
+        return
+    if not (args.ssdd and args.composed):
+        parser.error("give --ssdd and --composed (or --ships)")
     checkpoint = load_model(args.model)
     parts = []
     with tempfile.TemporaryDirectory() as index_dir:

@@ -7,8 +7,8 @@ import rasterio
 
 from sarclip_core.io import OutputGrid, describe
 from sarclip_core.scene import SceneSettings, classify_labels, text_query
-from sarclip_core.scene.radiometry import (CLIP, MIN_SHARE, WEIGHT, add_evidence, dark_mode, is_water_label,
-                                           output_levels, water_evidence)
+from sarclip_core.scene.radiometry import (CLIP, MIN_SHARE, SEA_DB, WEIGHT, add_evidence, dark_mode, is_calibrated,
+                                           is_water_label, output_levels, too_bright_for_water, water_evidence)
 
 from conftest import write_raster
 
@@ -86,3 +86,24 @@ def test_a_water_query_reports_its_dark_mode_and_a_ship_query_does_not_use_one(s
     finite = np.isfinite(levels) & np.isfinite(heat)
     assert np.corrcoef(levels[finite], heat[finite])[0, 1] < -0.5  # darker is more likely water
     assert water["score_range"][0] <= float(np.nanmin(heat)) + 1e-4 and water["score_range"][1] >= float(np.nanmax(heat)) - 1e-4
+
+
+def test_on_calibrated_scenes_levels_far_above_the_calm_sea_count_against_water_and_darkness_proves_nothing(
+        sentinel1, tmp_path):
+    mean, spread = SEA_DB
+    drop = too_bright_for_water(np.array([mean - 10, mean, mean + 2 * spread, np.nan]))
+    assert list(drop) == [0.0, 0.0, -2.0, 0.0]
+    assert is_calibrated(describe(sentinel1))  # VV in dB
+    amplitude = write_raster(tmp_path / "a.tif", np.full((8, 8), 50.0, np.float32))
+    assert not is_calibrated(describe(amplitude, value_kind="amplitude"))
+    vh = write_raster(tmp_path / "vh.tif", np.full((8, 8), -20.0, np.float32), descriptions=["VH"])
+    assert not is_calibrated(describe(vh, value_kind="db"))  # cross-polarised: water and land both darker
+
+
+def test_a_dry_field_scene_in_db_is_land_even_where_the_model_alone_calls_it_water(tmp_path, rng):
+    # a one-mode scene of field-like speckle at -9 dB VV (no dark mode): only the absolute level can tell
+    field = (-9.0 + 10 * np.log10(rng.gamma(4.0, 0.25, (256, 256)))).astype(np.float32)
+    scene = write_raster(tmp_path / "field.tif", field, descriptions=["VV"])
+    summary = classify_labels(scene, "water, land", tmp_path / "l.tif", tmp_path / "c.tif",
+                              settings=SceneSettings(index_dir=tmp_path / "i"), quicklook=False)
+    assert summary["water_dark_mode"] is None and summary["label_shares"]["land"] > 0.9

@@ -13,10 +13,17 @@ is gone. Maps of water-like labels therefore add the scene's own radiometric evi
 - each pixel's log-odds of belonging to the darker mode, clipped to +-CLIP and scaled by WEIGHT,
   added to the logits of the water-like labels (a product of experts: the model's semantics, the
   scene's radiometry). A scene with one mode (all sea, all land) adds nothing, and where the model is
-  more certain than the clipped evidence it still decides (land darker than its surroundings).
+  more certain than the clipped evidence it still decides (land darker than its surroundings);
+- on a calibrated scene (values in dB, first band co-polarised or unnamed: sigma0/gamma0 as Sentinel-1
+  products give it) also the absolute level: calm water is dark in absolute terms, so a pixel far
+  brighter than the calm sea cannot be water, whatever its texture says. That evidence is one-sided
+  (darkness alone proves nothing: radar shadow, tarmac and sand are dark too): the log-likelihood drop
+  of the calm-sea level distribution above its mean, -z^2/2, measured on calibrated OpenSARShip
+  training chips (SEA_DB). This is what keeps a dry, one-mode Sentinel-1 field scene from being called water.
 
-WEIGHT and CLIP were chosen on training scenes only (SSDD training images with their sea/land masks and
-composed MSTAR clutter scenes, which hold no water); see scripts/fit_water_evidence.py.
+WEIGHT, CLIP and MIN_SHARE were chosen on training scenes only (SSDD training images with their sea/land
+masks and composed MSTAR clutter scenes, which hold no water), SEA_DB on OpenSARShip's calibrated training
+chips; see scripts/fit_water_evidence.py.
 """
 
 from __future__ import annotations
@@ -30,13 +37,15 @@ from rasterio.enums import Resampling
 from sklearn.mixture import GaussianMixture
 
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, load_vocabulary
-from ..io import OutputGrid, RasterInfo, open_raster, to_domain
+from ..io import OutputGrid, RasterInfo, ValueKind, open_raster, to_domain
 
 BIMODAL_D = 2.0  # Ashman's D at which two modes count as separate (Ashman et al. 1994)
 MIN_SHARE = 0.1  # the smaller mode's share of the scene for it to be a surface, not scattered targets
 WEIGHT = 1.0  # log-odds of the dark mode, times this, are added to water-like labels' logits
 CLIP = 4.0  # ... after clipping to +-CLIP, so a confident model still decides
 FIT_SAMPLES = 100_000  # levels the mixture is fitted on (a seeded sample of the scene's)
+SEA_DB = (-20.67, 3.71)  # calm-sea VV sigma0 in dB, mean and spread (280 OpenSARShip training chips)
+CO_POLARISED = ("VV", "HH")
 WATER_KEYS = ("water",)  # a label is water-like when the vocabulary's hypernym or key says water
 
 
@@ -118,11 +127,29 @@ def water_evidence(levels: np.ndarray, mode: DarkMode | None) -> np.ndarray:
     return np.nan_to_num(evidence, nan=0.0)
 
 
+def is_calibrated(info: RasterInfo) -> bool:
+    """True for scenes whose levels are absolute: values in dB with a co-polarised (or unnamed) first band."""
+    return info.value_kind is ValueKind.DB and (not info.polarisations or info.polarisations[0].upper() in CO_POLARISED)
+
+
+def too_bright_for_water(levels: np.ndarray) -> np.ndarray:
+    """Per pixel, the calm sea's log-likelihood drop at this level above its mean (-z^2/2, 0 at or below it;
+    0 where no data)."""
+    mean, spread = SEA_DB
+    with np.errstate(invalid="ignore"):
+        above = np.clip((levels.astype(np.float64) - mean) / spread, 0, None)
+    return np.nan_to_num(-0.5 * above ** 2, nan=0.0)
+
+
 def scene_water_evidence(info: RasterInfo, grid: OutputGrid) -> tuple[np.ndarray, DarkMode | None]:
-    """The evidence map of `water_evidence` over a run's output grid, and the dark mode it came from."""
+    """What a run's water-like labels add on its output grid (the scene's dark mode, and on calibrated scenes
+    the absolute level too), and the dark mode."""
     levels = output_levels(info, grid)
     mode = dark_mode(levels)
-    return water_evidence(levels, mode).astype(np.float32), mode
+    evidence = water_evidence(levels, mode)
+    if is_calibrated(info):
+        evidence += too_bright_for_water(levels)
+    return evidence.astype(np.float32), mode
 
 
 def add_evidence(probabilities: np.ndarray, evidence: np.ndarray, rows: list[int]) -> np.ndarray:
