@@ -190,6 +190,18 @@ def test_bad_input_is_one_line_and_leaves_everything_as_it_was(tmp_path, monkeyp
     assert tree(tmp_path) == before  # nothing new, nothing changed, no index, no logs
 
 
+def test_a_bad_cache_limit_in_the_environment_is_named_before_the_model_loads(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SARCLIP_INDEX_CACHE_GB", "lots")
+    folder = tmp_path / "work"
+    folder.mkdir()
+    argv = [str(_scene(folder)), "--query", "ship", "--model", str(folder / "no-model"), "--out", str(folder / "o")]
+    before = tree(tmp_path)
+    assert scene_main(argv) == 2
+    one_error_line(capsys.readouterr().err, "SARCLIP_INDEX_CACHE_GB='lots'", "in GB")
+    assert tree(tmp_path) == before
+
+
 @pytest.mark.parametrize("module", ["sarclip_core.scene", "sarclip_core.d2c", "sarclip_core.data.split",
                                     "sarclip_core.evaluate", "sarclip_core.train", "sarclip_core.train.calibrate"])
 def test_every_cli_prints_its_help(module):

@@ -20,7 +20,7 @@ from ..errors import SarclipError
 from ..files import RUN_STAGE, atomic_text, check_output_file, staging_path, sweep_stale
 from ..io import MapExtent, PixelBox, RasterInfo, describe
 from ..io.windows import check_overlap
-from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, clear as clear_index_cache, human_bytes
+from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, clear as clear_index_cache, human_bytes, limit_bytes
 from .phrases import counted_labels, label_map_labels, parse_query
 from .settings import SceneSettings
 
@@ -98,6 +98,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise SarclipError(f"--cell-size must be a positive size in map units, got {args.cell_size!r} "
                            "(leave it out for the default of four windows)")
     check_overlap(args.overlap)
+    limit_bytes(args.index_cache_gb)  # --index-cache-gb, or a bad $SARCLIP_INDEX_CACHE_GB, named now, not mid-run
 
 
 OUTPUT_FILES = {"query": ("heatmap.tif", "heatmap.png"), "labels": ("labels.tif", "labels.png", "confidence.tif"),
