@@ -330,3 +330,19 @@ def test_an_output_name_that_is_a_folder_is_refused_before_any_work(tmp_path, sc
     with pytest.raises(SarclipError, match="h.tif: is a folder; give a file name"):
         text_query(scene, "ship", tmp_path / "h.tif", random_model, SceneSettings(index_dir=tmp_path / "index"))
     assert _files(tmp_path) == ["h.tif", "scene.tif"]
+
+
+def test_eviction_spares_an_index_another_run_may_be_reading(tmp_path):
+    from sarclip_core.scene.cache import IN_USE_SECONDS, prune
+    cache = tmp_path / "index"
+    folders = []
+    for k in range(3):
+        folder = cache / f"{k:032x}"
+        folder.mkdir(parents=True)
+        (folder / "cells.f32").write_bytes(b"\0" * 1000)
+        folders.append(folder)
+    long_ago = time.time() - 2 * IN_USE_SECONDS
+    os.utime(folders[0], (long_ago, long_ago))  # 0: idle; 1: opened a minute ago by another run; 2: this run's
+    os.utime(folders[1], (time.time() - 60, time.time() - 60))
+    assert prune(cache, 1000, keep=folders[2]) == [folders[0]]
+    assert [f.exists() for f in folders] == [False, True, True]  # over the limit until 1 has been idle a while

@@ -2,7 +2,9 @@
 
 Each index is a folder named by its key (index.py). Opening one marks it used (its folder's modification
 time), so after a build the least recently used indexes are removed until the cache fits its limit
-again. The index in use is never removed. Hidden staging folders are left to sweep_stale, which removes
+again. The index in use is never removed, nor one used in the last IN_USE_SECONDS: another run (a QGIS
+session beside a CLI batch) may be reading it, so the cache can stay over its limit for those minutes.
+Hidden staging folders are left to sweep_stale, which removes
 only those of processes no longer running.
 """
 
@@ -12,6 +14,7 @@ import math
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 from ..errors import SarclipError
@@ -20,6 +23,7 @@ from ..files import sweep_stale
 DEFAULT_LIMIT_GB = 5.0
 LIMIT_ENV = "SARCLIP_INDEX_CACHE_GB"
 KEY_NAME = re.compile(r"^[0-9a-f]{32}$")  # index.index_key's digest: nothing else in the folder is an index
+IN_USE_SECONDS = 600  # an index opened this recently may be in another run's hands: never evicted
 
 
 def cache_folder(index_dir: str | os.PathLike | None = None) -> Path:
@@ -96,14 +100,15 @@ def mark_used(folder: Path) -> None:
 
 
 def prune(cache: Path, limit: int, keep: Path) -> list[Path]:
-    """Remove least-recently-used indexes until the cache holds at most `limit` bytes; `keep` always stays."""
+    """Remove least-recently-used indexes until the cache holds at most `limit` bytes; `keep`, and any index
+    used in the last IN_USE_SECONDS, always stay."""
     folders = index_folders(cache)
     sizes = {folder: folder_bytes(folder) for folder in folders}
     total, removed = sum(sizes.values()), []
     for folder in folders:
         if total <= limit:
             break
-        if folder == keep:
+        if folder == keep or time.time() - _last_used(folder) < IN_USE_SECONDS:
             continue
         shutil.rmtree(folder, ignore_errors=True)
         if not folder.exists():
