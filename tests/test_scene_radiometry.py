@@ -8,7 +8,8 @@ import rasterio
 from sarclip_core.io import OutputGrid, describe
 from sarclip_core.scene import SceneSettings, classify_labels, text_query
 from sarclip_core.scene.radiometry import (CLIP, MIN_SHARE, SEA_DB, WEIGHT, add_evidence, dark_mode, is_calibrated,
-                                           is_water_label, output_levels, too_bright_for_water, water_evidence)
+                                           evidence_note, is_water_label, output_levels, too_bright_for_water,
+                                           water_evidence)
 
 from conftest import write_raster
 
@@ -107,3 +108,11 @@ def test_a_dry_field_scene_in_db_is_land_even_where_the_model_alone_calls_it_wat
     summary = classify_labels(scene, "water, land", tmp_path / "l.tif", tmp_path / "c.tif",
                               settings=SceneSettings(index_dir=tmp_path / "i"), quicklook=False)
     assert summary["water_dark_mode"] is None and summary["label_shares"]["land"] > 0.9
+
+
+def test_the_message_says_what_the_scene_added_to_a_water_map(sentinel1):
+    info = describe(sentinel1)
+    mode = dark_mode(np.concatenate([np.full(500, -20.0), np.full(500, -8.0)]) + np.random.default_rng(0).normal(0, 1, 1000))
+    assert evidence_note(info, mode) == ("water evidence: the scene's dark mode (-20.0 dB, 50% of it); "
+                                         "levels far above calm sea count against water")
+    assert "no dark mode" in evidence_note(info, None)

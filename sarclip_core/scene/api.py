@@ -32,7 +32,7 @@ from .progress import CancelFn, ProgressFn, Steps
 from .phrases import counted_labels, has_background, label_map_labels, parse_labels, parse_query
 from .prompts import embed, embed_query, logit_scale
 from .quicklook import write_quicklook
-from .radiometry import add_evidence, describe_mode, is_water_label, scene_water_evidence
+from .radiometry import add_evidence, describe_mode, evidence_note, is_water_label, scene_water_evidence
 from .scatterers import (BEST_CANDIDATES, MIN_CONTRAST, Footprint, Scatterer, confirmed, find_scatterers,
                          is_object_query, most_likely)
 from .settings import SceneSettings
@@ -254,6 +254,8 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], 
         strongest = f"of the strongest {checked} " if checked < len(peaks) else ""
         confirmed_note = f", {len(points)} {strongest}confirmed by a bright scatterer"
     message = f"heatmap written; {len(peaks)} peaks {cut}{confirmed_note}{where}"
+    if water:
+        message += "; " + evidence_note(run.info, mode)
     return run.summary(outputs, message, query=what, values=unit, peak_threshold=None if flat else round(threshold, 4),
                        score_range=score_range,
                        peak_count=len(peaks), confirmed_count=len(points) if snap else None, peaks_checked=checked,
@@ -345,6 +347,8 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
     shares = {name: round(float(pixels[i + 1]) / total, 4) for i, name in enumerate(names)}
     ranked = sorted(shares.items(), key=lambda item: -item[1])
     message = "label map written; " + ", ".join(f"{name} {share:.0%}" for name, share in ranked[:4])
+    if evidence is not None:
+        message += "; " + evidence_note(run.info, mode)
     return run.summary(outputs_written, message, labels={str(i): n for i, n in enumerate(names, start=1)},
                        label_shares=shares, water_dark_mode=describe_mode(mode))
 

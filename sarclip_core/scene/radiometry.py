@@ -190,3 +190,12 @@ def describe_mode(mode: DarkMode | None) -> dict | None:
         return None
     return {"dark_db": round(mode.means[0], 2), "bright_db": round(mode.means[1], 2),
             "dark_share": round(mode.weights[0], 3), "separation": round(mode.separation, 2)}
+
+
+def evidence_note(info: RasterInfo, mode: DarkMode | None) -> str:
+    """What the scene's radiometry added to a water map, for the run's message."""
+    parts = [f"the scene's dark mode ({mode.means[0]:.1f} dB, {mode.weights[0]:.0%} of it)" if mode else
+             "no dark mode (the scene's levels have one mode)"]
+    if is_calibrated(info):
+        parts.append("levels far above calm sea count against water")
+    return "water evidence: " + "; ".join(parts)
