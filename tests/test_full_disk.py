@@ -95,8 +95,8 @@ def test_a_full_disk_at_a_training_checkpoint_is_one_line_and_keeps_no_staging(c
                            str(tmp_path / "c.csv"), "--batch-size", "4", "--max-steps", "2", "--logs",
                            str(checkpoint_disk / "logs"), "--threads", "1"], capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1"), timeout=300)
-    errors = [line[line.index("error: "):] for line in done.stderr.replace("\r", "\n").splitlines()
-              if "error: " in line]  # the training bar is not cleared before the error line
+    errors = [line for line in done.stderr.splitlines() if "error: " in line]
     assert done.returncode == 2 and "Traceback" not in done.stderr and len(errors) == 1, done.stderr[-2000:]
+    assert errors[0].startswith("error: "), errors[0]  # the training bar is closed first, not run into
     assert "step_00000002/model: cannot write the checkpoint" in errors[0] and "is the disk full?" in errors[0]
     assert not list((checkpoint_disk / "logs").rglob("*.tmp-*"))  # no staging left in the checkpoints folder

@@ -175,35 +175,35 @@ class Trainer:
                       f"{self.total_steps} steps, world size {self.world.size}, model {model_name(args.model)}")
         for problem in self.problems:
             self.log.info(f"skipped: {problem}")
-        bar = tqdm(total=self.total_steps, initial=self.step, unit="step", disable=not self.world.is_main)
-        epoch_losses: list[float] = []
-        epoch_start, epoch_samples = time.perf_counter(), 0
-        while self.step < self.total_steps:
-            step_start = time.perf_counter()
-            epoch, index = divmod(self.step, steps_per_epoch)
-            batch = self.data.batch(self.batches.indices(epoch, index), epoch)
-            lr = self.optimizer.param_groups[0]["lr"]
-            loss = self._train_step(batch)
-            self.step += 1
-            epoch_losses.append(loss)
-            epoch_samples += len(batch.captions) * self.world.size
-            # wall time of the step, batch assembly included: steady-state throughput without checkpoints
-            self.log.step({"step": self.step, "epoch": epoch, "loss": loss, "lr": lr,
-                           "seconds": time.perf_counter() - step_start})
-            bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
-            bar.update()
-            epoch_done = self.step % steps_per_epoch == 0 or self.step == self.total_steps
-            if epoch_done or (args.save_every_n_steps and self.step % args.save_every_n_steps == 0):
-                self._checkpoint()
-            if epoch_done:
-                seconds = time.perf_counter() - epoch_start
-                metrics = {"epoch": epoch + 1, "step": self.step,
-                           "loss": mean_over_world(sum(epoch_losses) / len(epoch_losses), self.world),
-                           "lr": lr, "samples_per_s": epoch_samples / seconds, "seconds": seconds}
-                metrics.update(self._validate())
-                self.log.epoch(metrics)
-                epoch_losses, epoch_start, epoch_samples = [], time.perf_counter(), 0
-        bar.close()
+        # a context: an error mid-run closes the bar first, so its one-line message starts a line of its own
+        with tqdm(total=self.total_steps, initial=self.step, unit="step", disable=not self.world.is_main) as bar:
+            epoch_losses: list[float] = []
+            epoch_start, epoch_samples = time.perf_counter(), 0
+            while self.step < self.total_steps:
+                step_start = time.perf_counter()
+                epoch, index = divmod(self.step, steps_per_epoch)
+                batch = self.data.batch(self.batches.indices(epoch, index), epoch)
+                lr = self.optimizer.param_groups[0]["lr"]
+                loss = self._train_step(batch)
+                self.step += 1
+                epoch_losses.append(loss)
+                epoch_samples += len(batch.captions) * self.world.size
+                # wall time of the step, batch assembly included: steady-state throughput without checkpoints
+                self.log.step({"step": self.step, "epoch": epoch, "loss": loss, "lr": lr,
+                               "seconds": time.perf_counter() - step_start})
+                bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
+                bar.update()
+                epoch_done = self.step % steps_per_epoch == 0 or self.step == self.total_steps
+                if epoch_done or (args.save_every_n_steps and self.step % args.save_every_n_steps == 0):
+                    self._checkpoint()
+                if epoch_done:
+                    seconds = time.perf_counter() - epoch_start
+                    metrics = {"epoch": epoch + 1, "step": self.step,
+                               "loss": mean_over_world(sum(epoch_losses) / len(epoch_losses), self.world),
+                               "lr": lr, "samples_per_s": epoch_samples / seconds, "seconds": seconds}
+                    metrics.update(self._validate())
+                    self.log.epoch(metrics)
+                    epoch_losses, epoch_start, epoch_samples = [], time.perf_counter(), 0
         return self._finish()
 
     def _train_step(self, batch: Batch) -> float:
