@@ -7,9 +7,10 @@ import rasterio
 
 from sarclip_core.io import OutputGrid, describe
 from sarclip_core.scene import SceneSettings, classify_labels, text_query
-from sarclip_core.scene.radiometry import (CLIP, MIN_SHARE, SEA_DB, WEIGHT, add_evidence, dark_mode, is_calibrated,
-                                           evidence_note, is_water_label, output_levels, too_bright_for_water,
-                                           water_evidence)
+from sarclip_core.scene.radiometry import (CLIP, MIN_SHARE, SEA_DB, WEIGHT, add_evidence, afloat, dark_mode,
+                                           evidence_note, is_calibrated, is_vessel_query, is_water_label,
+                                           output_levels, too_bright_for_water, water_evidence)
+from sarclip_core.scene.scatterers import Scatterer, most_likely
 
 from conftest import write_raster
 
@@ -116,3 +117,28 @@ def test_the_message_says_what_the_scene_added_to_a_water_map(sentinel1):
     assert evidence_note(info, mode) == ("water evidence: the scene's dark mode (-20.0 dB, 50% of it); "
                                          "levels far above calm sea count against water")
     assert "no dark mode" in evidence_note(info, None)
+
+
+def test_vessel_words_are_the_vocabularys_ships_not_its_vehicles():
+    assert is_vessel_query(["ship"]) and is_vessel_query(["tanker", "fishing boat"]) and is_vessel_query(["Vessel"])
+    assert not is_vessel_query(["T72"]) and not is_vessel_query(["ship", "tank"]) and not is_vessel_query(["water"])
+
+
+def test_a_vessel_floats_the_water_around_each_place_is_measured_and_a_one_mode_scene_rules_nothing_out(
+        tmp_path, rng):
+    amplitude = rng.gamma(4.0, 0.25, (256, 256)).astype(np.float32)
+    amplitude[:, 128:] *= 30  # left half dark water, right half bright land
+    scene = describe(write_raster(tmp_path / "coast.tif", amplitude), value_kind="amplitude")
+    shares = afloat(scene, OutputGrid.for_scene(scene, 8), reach=2)
+    assert shares[10, 2] == 1.0 and shares[10, 29] == 0.0 and 0.3 < shares[10, 16] < 0.7  # sea, land, the coast
+    sea = describe(write_raster(tmp_path / "sea.tif", rng.gamma(4.0, 0.25, (256, 256)).astype(np.float32)),
+                   value_kind="amplitude")
+    assert afloat(sea, OutputGrid.for_scene(sea, 8), reach=2) is None
+
+
+def test_the_best_vessel_location_prefers_a_ship_at_sea_to_a_brighter_quay():
+    candidates = [(5, 5, 0.9), (20, 20, 0.85)]  # the map prefers the quay (first)
+    patches = [Scatterer(0, 0, strength=3.0, contrast=9), Scatterer(1, 1, strength=2.5, contrast=9)]
+    assert most_likely(candidates, patches) == 0
+    assert most_likely(candidates, patches, [0.2, 1.0]) == 1  # the quay has little water around it
+    assert most_likely(candidates, patches, [0.0, 0.0]) == 0  # no water anywhere: the weights tell nothing

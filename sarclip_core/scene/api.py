@@ -32,7 +32,8 @@ from .progress import CancelFn, ProgressFn, Steps
 from .phrases import counted_labels, has_background, label_map_labels, parse_labels, parse_query
 from .prompts import embed, embed_query, logit_scale
 from .quicklook import write_quicklook
-from .radiometry import add_evidence, describe_mode, evidence_note, is_water_label, scene_water_evidence
+from .radiometry import (AFLOAT_CELLS, add_evidence, afloat, describe_mode, evidence_note, is_vessel_query,
+                         is_water_label, scene_water_evidence)
 from .scatterers import (BEST_CANDIDATES, MIN_CONTRAST, Footprint, Scatterer, confirmed, find_scatterers,
                          is_object_query, most_likely)
 from .settings import SceneSettings
@@ -62,6 +63,12 @@ class Run:
     def scatterers(self, peaks: list[tuple[int, int, float]]) -> list[Scatterer]:
         """Each output-grid peak on the brightest patch within a scene cell of it, with its contrast (scatterers.py)."""
         return find_scatterers(self.info, self.grid, peaks, self.peak_radius * self.grid.factor)
+
+    def water_shares(self, peaks: list[tuple[int, int, float]]) -> list[float]:
+        """Share of the scene's water within a cell of each output-grid peak (radiometry.afloat; 1 for all
+        when the scene has no dark mode, so no land to tell from water)."""
+        shares = afloat(self.info, self.grid, AFLOAT_CELLS * self.peak_radius)
+        return [1.0 if shares is None else float(shares[r, c]) for r, c, _ in peaks]
 
     def object_points(self, peaks: list[tuple[int, int, float]]) -> list[tuple[float, float, float]]:
         """(x, y, value) in map coordinates of the peaks a bright scatterer confirms, each on that scatterer."""
@@ -152,7 +159,7 @@ def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike
 
     return _heatmap(scene, probability, query, "probability", out_path, model, settings,
                     Steps(progress, is_cancelled), peak_threshold, quicklook,
-                    water=all(is_water_label(phrase) for phrase in phrases))
+                    water=all(is_water_label(phrase) for phrase in phrases), vessels=is_vessel_query(phrases))
 
 
 def image_query(scene: str | os.PathLike, examples: Sequence[str | os.PathLike], out_path: str | os.PathLike,
@@ -213,7 +220,7 @@ def _cell_embeddings(run: Run, points: Sequence[tuple[float, float]]) -> np.ndar
 
 def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], what: str, unit: str, out_path,
              model, settings: SceneSettings, steps: Steps, peak_threshold: float | None,
-             quicklook: bool, water: bool = False) -> dict[str, Any]:
+             quicklook: bool, water: bool = False, vessels: bool = False) -> dict[str, Any]:
     """Write the map of per-cell values that `values_of` gives for the run, with their default peak threshold
     and whether the query is about targets (`snap`: peaks confirmed by, and placed on, bright scatterers).
 
@@ -221,7 +228,8 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], 
     location even below it: for object queries (`snap`) peaks are those a bright scatterer confirms, placed on
     it, and `best` is, among the map's strongest peaks, where map and radar return agree most (scatterers.py);
     for background queries both are the map's own maxima. A `water` query adds the scene's radiometric
-    evidence (radiometry.py) to the blended map.
+    evidence (radiometry.py) to the blended map; for `vessels` the best location also weighs each candidate
+    by the share of the scene's water around it (Run.water_shares): a ship floats, a bright quay does not.
     """
     out = check_output(out_path)
     run = _open(scene, model, settings, steps)
@@ -239,7 +247,8 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], 
         checked = min(checked, CHECKED_PEAKS)  # the map's count is exact; confirming all is the count task's job
         points = run.object_points(peaks[:checked])
         near = run.scatterers(candidates)
-        pick = most_likely(candidates, near) if candidates else None
+        shares = run.water_shares(candidates) if vessels and candidates else None  # a vessel floats
+        pick = most_likely(candidates, near, shares) if candidates else None
         best_point = (near[pick].x, near[pick].y, candidates[pick][2]) if pick is not None else None
     else:
         points = [(*run.to_map(r, c), v) for r, c, v in peaks]

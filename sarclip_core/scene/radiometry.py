@@ -21,6 +21,11 @@ is gone. Maps of water-like labels therefore add the scene's own radiometric evi
   of the calm-sea level distribution above its mean, -z^2/2, measured on calibrated OpenSARShip
   training chips (SEA_DB). This is what keeps a dry, one-mode Sentinel-1 field scene from being called water.
 
+The same dark mode tells a ship from a bright quay: the best location of a vessel query weighs each
+candidate by the share of water within a cell of it (afloat), since a ship floats and a coast's bright
+returns sit on land. On 160 SSDD training images pointing went from 95.6% to 96.9% (a reach of two
+cells: 96.2%); as a filter of count peaks it changed nothing (F1 77.3 vs 77.2), so counts do not use it.
+
 WEIGHT, CLIP and MIN_SHARE were chosen on training scenes only (SSDD training images with their sea/land
 masks and composed MSTAR clutter scenes, which hold no water), SEA_DB on OpenSARShip's calibrated training
 chips; see scripts/fit_water_evidence.py.
@@ -33,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import rasterio
+from scipy import ndimage
 from sklearn.mixture import GaussianMixture
 
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, load_vocabulary
@@ -47,6 +53,8 @@ FIT_SAMPLES = 100_000  # levels the mixture is fitted on (a seeded sample of the
 SEA_DB = (-20.67, 3.71)  # calm-sea VV sigma0 in dB, mean and spread (280 OpenSARShip training chips)
 CO_POLARISED = ("VV", "HH")
 WATER_KEYS = ("water",)  # a label is water-like when the vocabulary's hypernym or key says water
+VESSEL = "ship"  # the vocabulary's hypernym of vessels
+AFLOAT_CELLS = 1  # a vessel's surroundings: this many cells around its peak (2 pointed worse on training images)
 
 
 @dataclass(frozen=True)
@@ -199,3 +207,26 @@ def evidence_note(info: RasterInfo, mode: DarkMode | None) -> str:
     if is_calibrated(info):
         parts.append("levels far above calm sea count against water")
     return "water evidence: " + "; ".join(parts)
+
+
+def is_vessel_query(phrases: list[str]) -> bool:
+    """True when every phrase names a vessel (ship, tanker, fishing boat...: a class whose hypernym is ship)."""
+    vocabulary = load_vocabulary(DEFAULT_VOCABULARY)
+    vessel_words = {w.lower() for w in vocabulary.hypernyms.get(VESSEL, (VESSEL,))}
+    for words in vocabulary.classes.values():
+        if words.hypernym == VESSEL:
+            vessel_words |= {t.lower() for t in (words.key, *words.terms)}
+    return bool(phrases) and all(phrase.strip().lower() in vessel_words for phrase in phrases)
+
+
+def afloat(info: RasterInfo, grid: OutputGrid, reach: int) -> np.ndarray | None:
+    """(height, width) share of the scene's dark mode (its water) within `reach` output pixels: where, and how
+    much afloat, a vessel can be (0: on land). None when the scene has no dark mode (all sea, all land,
+    uncalibrated one-mode scenes): then there is no land to rule out."""
+    levels = output_levels(info, grid)
+    mode = dark_mode(levels)
+    if mode is None:
+        return None
+    with np.errstate(invalid="ignore"):
+        water = np.nan_to_num(mode.log_odds(levels.astype(np.float64)), nan=-1.0) > 0
+    return ndimage.uniform_filter(water.astype(np.float32), size=2 * reach + 1, mode="nearest")

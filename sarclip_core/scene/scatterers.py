@@ -137,7 +137,11 @@ def confirmed(peaks: Sequence[tuple[int, int, float]], scatterers: Sequence[Scat
     return kept
 
 
-def most_likely(peaks: Sequence[tuple[int, int, float]], scatterers: Sequence[Scatterer]) -> int:
-    """Index of the peak where probability and radar return agree most: value ** BEST_POWER * patch strength."""
+def most_likely(peaks: Sequence[tuple[int, int, float]], scatterers: Sequence[Scatterer],
+                weights: Sequence[float] | None = None) -> int:
+    """Index of the peak where probability and radar return agree most: value ** BEST_POWER * patch strength,
+    times each peak's weight if given (a vessel's share of water around it; ignored when all are 0)."""
     scores = [max(value, 0.0) ** BEST_POWER * s.strength for (_, _, value), s in zip(peaks, scatterers)]
+    weighted = [score * w for score, w in zip(scores, weights)] if weights is not None else scores
+    scores = weighted if max(weighted, default=0.0) > 0 else scores  # every weight 0: the weights tell nothing
     return int(np.argmax(scores))
