@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import open_clip
 import pytest
 import torch
 from huggingface_hub import constants as hub_constants
@@ -12,6 +13,7 @@ from safetensors.torch import save_file
 
 from sarclip_core.errors import SarclipError
 from sarclip_core.model import CONFIG_DIR, create_model, model_config, save_checkpoint
+from sarclip_core.model.factory import _hub_unreachable
 
 
 def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -62,6 +64,34 @@ def test_pretrained_tag_offline_fails_fast(monkeypatch):
     with pytest.raises(SarclipError, match="RN50/openai.*no internet"):
         create_model("RN50", pretrained="openai")
     assert time.monotonic() - start < 10
+
+
+def test_pretrained_tag_without_network_fails_fast_even_when_not_told_offline(monkeypatch):
+    if not _hub_unreachable():
+        pytest.skip("this machine reaches the Hugging Face hub: the tag would be downloaded")
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    start = time.monotonic()
+    with pytest.raises(SarclipError, match="RN50/openai.*no internet"):
+        create_model("RN50", pretrained="openai")
+    assert time.monotonic() - start < 10  # huggingface_hub's own retries would take about 47 s here
+
+
+def test_cached_tag_loads_from_the_hub_cache_without_a_request(tmp_path, monkeypatch):
+    """A tag whose weights are in the Hugging Face cache loads offline, with the tag's preprocessing."""
+    torch.manual_seed(5)
+    source = create_model("sarclip-tiny-rn")
+    snapshot = tmp_path / "models--sarclip--tiny-test" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (tmp_path / "models--sarclip--tiny-test" / "refs").mkdir()
+    (tmp_path / "models--sarclip--tiny-test" / "refs" / "main").write_text("0" * 40)
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(snapshot / "open_clip_model.safetensors"))
+    tag = {"hf_hub": "sarclip/tiny-test/", "mean": (0.5, 0.5, 0.5), "std": (0.25, 0.25, 0.25)}
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "sarclip-tiny-rn", {"cached": tag})
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+    model = create_model("sarclip-tiny-rn", pretrained="cached")
+    assert _same_weights(model, source)
+    assert tuple(model.visual.preprocess_cfg["mean"]) == (0.5, 0.5, 0.5)
 
 
 def test_unknown_tag_lists_the_known_ones():

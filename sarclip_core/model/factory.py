@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 import json
 import os
 import socket
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
 import open_clip
 import torch
 from huggingface_hub import constants as hub_constants
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError
+from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+from open_clip.transform import merge_preprocess_dict
 from torch import nn
 
 from ..errors import SarclipError
@@ -65,14 +68,48 @@ def create_model(name_or_config: str | os.PathLike = DEFAULT_MODEL, pretrained: 
     if pretrained not in tags:
         raise SarclipError(f"pretrained {str(pretrained)!r} for {name} is neither a file, a checkpoint directory "
                            f"nor an open_clip tag (tags: {tags or 'none'})")
-    offline = hub_constants.HF_HUB_OFFLINE or _hub_unreachable()
+    offline = bool(hub_constants.HF_HUB_OFFLINE) or _hub_unreachable()
+    weights = tag_weights(name, str(pretrained), offline)
+    preprocess = merge_preprocess_dict({}, open_clip.get_pretrained_cfg(name, str(pretrained)))  # the tag's mean, std
+    return open_clip.create_model(name, pretrained=weights, device=device, precision=precision,
+                                  force_preprocess_cfg=preprocess)
+
+
+def tag_weights(name: str, tag: str, offline: bool) -> str:
+    """The local file of an open_clip tag's weights, downloaded first unless `offline`.
+
+    Args:
+        name: the open_clip architecture, e.g. "RN50".
+        tag: one of its pretrained tags, e.g. "openai".
+        offline: look in the local caches only (the Hugging Face hub cache, ~/.cache/clip): no request is
+            made, so a machine without network fails at once instead of after a minute of retries.
+    """
+    config = open_clip.get_pretrained_cfg(name, tag)
     try:
-        with patch.object(hub_constants, "HF_HUB_OFFLINE", offline):  # cached weights only, no minute of retries
-            return open_clip.create_model(name, pretrained=str(pretrained), device=device, precision=precision)
-    except RuntimeError as error:
+        if config.get("hf_hub"):
+            repo, filename = os.path.split(config["hf_hub"])
+            return _hub_file(repo, filename or HF_WEIGHTS_NAME, offline)
+        cached = Path("~/.cache/clip").expanduser() / os.path.basename(config["url"])
+        if offline and not cached.is_file():
+            raise FileNotFoundError(f"{cached} is not cached")
+        return open_clip.download_pretrained_from_url(config["url"])
+    except (OSError, ValueError, RuntimeError, EntryNotFoundError) as error:
         reason = "they are not cached and there is no internet (or HF_HUB_OFFLINE=1)" if offline else "download failed"
-        raise SarclipError(f"cannot get open_clip weights {name}/{pretrained}: {reason}; "
+        raise SarclipError(f"cannot get open_clip weights {name}/{tag}: {reason}; "
                            f"pass a local .pt/.safetensors file instead ({error})") from error
+
+
+def _hub_file(repo: str, filename: str, offline: bool) -> str:
+    """A file of a hub repository, its safetensors twin first (as open_clip prefers it)."""
+    twin = HF_SAFE_WEIGHTS_NAME if filename == HF_WEIGHTS_NAME else None
+    if twin is None and filename.endswith((".bin", ".pth")):
+        twin = filename[:-4] + ".safetensors"
+    if twin is not None:
+        try:
+            return hf_hub_download(repo, twin, local_files_only=offline, library_name="open_clip")
+        except (OSError, EntryNotFoundError):
+            pass
+    return hf_hub_download(repo, filename, local_files_only=offline, library_name="open_clip")
 
 
 def _hub_unreachable() -> bool:
