@@ -1,8 +1,9 @@
 """Where the plugin finds the engine, its resources and user-installed dependencies.
 
-Two layouts are supported: the source tree (sarclip_core/ and resources/ next to sarclip_qgis/) and
-the plugin zip (both in the plugin's engine/ folder, which keeps the plugin's own modules off
-sys.path), so the same code runs from git and from QGIS.
+Two layouts are supported: the source tree (sarclip_core/ next to sarclip_qgis/) and the plugin zip
+(sarclip_core/ in the plugin's engine/ folder, which keeps the plugin's own modules off sys.path), so
+the same code runs from git and from QGIS. The plugin's styles and icons are in its own resources/;
+the engine's data (vocabulary, default model) is the engine's package data.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ PLUGIN_NAME = PLUGIN_DIR.name
 
 
 def _bundle_root() -> Path:
-    """The folder holding sarclip_core/ and resources/: engine/ in the zip, else the repository root."""
+    """The folder holding sarclip_core/: engine/ in the zip, else the repository root."""
     bundled = PLUGIN_DIR / "engine"
     return bundled if (bundled / "sarclip_core").is_dir() else PLUGIN_DIR.parent
 
 
-RESOURCES = _bundle_root() / "resources"
+RESOURCES = PLUGIN_DIR / "resources"
 STYLES = RESOURCES / "styles"
 ICONS = RESOURCES / "icons"
 

@@ -29,7 +29,7 @@ INI
 
 # the bundled default model when the zip has one, else a random one (the test is about the plumbing)
 MODEL=default
-if [ ! -d "$profile/python/plugins/sarclip_qgis/engine/resources/models/sarclip-tiny" ]; then
+if [ ! -d "$profile/python/plugins/sarclip_qgis/engine/sarclip_core/resources/models/sarclip-tiny" ]; then
     MODEL="$work/model"
     "$PYTHON" -c "import sys; from sarclip_core.model import create_model, model_config, save_checkpoint; \
 save_checkpoint(sys.argv[1], create_model('sarclip-tiny-rn'), model_config('sarclip-tiny-rn'))" "$MODEL" 2>/dev/null

@@ -2,5 +2,5 @@
 PY=${PYTHON:-.venv/bin/python}
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-outputs/model}
-MODEL_DIR=${MODEL_DIR:-resources/models/sarclip-tiny}
+MODEL_DIR=${MODEL_DIR:-sarclip_core/resources/models/sarclip-tiny}
 MSTAR_CONTEXT="sensor=MSTAR,band=X,mode=spotlight,resolution_m=0.3,depression_deg=17"

@@ -2,8 +2,9 @@
 
 Layout inside the zip (what the Plugin Manager's "Install from ZIP" unpacks):
     sarclip_qgis/__init__.py ... (the plugin)       sarclip_qgis/metadata.txt
-    sarclip_qgis/engine/sarclip_core/ (the engine)   sarclip_qgis/engine/resources/ (styles, icons,
-                                                     vocabulary, the default model when present)
+    sarclip_qgis/resources/ (styles, icons)
+    sarclip_qgis/engine/sarclip_core/ (the engine, with its package data in sarclip_core/resources/:
+                                       the vocabulary, the demo scene, the default model when present)
     sarclip_qgis/engine/README.md (the help page the algorithms' Help buttons open)
 Only source and data files go in: no __pycache__, nothing git ignores, no other trained models.
 The zip is reproducible (sorted entries, fixed timestamps) and written atomically.
@@ -55,17 +56,16 @@ def _not_ignored(files: list[Path]) -> list[Path]:
 
 
 def _is_other_model(path: Path) -> bool:
-    """resources/models/ may hold experiments: only the default model ships."""
-    parts = path.relative_to(ROOT / "resources").parts
-    return len(parts) > 1 and parts[0] == "models" and parts[1] != DEFAULT_MODEL and len(parts) > 2
+    """sarclip_core/resources/models/ may hold experiments: only the default model ships."""
+    parts = path.relative_to(ROOT / "sarclip_core").parts
+    return parts[:2] == ("resources", "models") and len(parts) > 3 and parts[2] != DEFAULT_MODEL
 
 
 def entries() -> list[tuple[Path, str]]:
     """(source file, name in the zip) for everything the plugin needs."""
     pairs = [(ROOT / "metadata.txt", f"{TOP}/metadata.txt"), (ROOT / "README.md", f"{TOP}/engine/README.md")]
     pairs += [(f, f"{TOP}/{f.relative_to(ROOT / 'sarclip_qgis').as_posix()}") for f in _walk(ROOT / "sarclip_qgis")]
-    pairs += [(f, f"{TOP}/engine/{f.relative_to(ROOT).as_posix()}") for f in _walk(ROOT / "sarclip_core")]
-    pairs += [(f, f"{TOP}/engine/{f.relative_to(ROOT).as_posix()}") for f in _walk(ROOT / "resources")
+    pairs += [(f, f"{TOP}/engine/{f.relative_to(ROOT).as_posix()}") for f in _walk(ROOT / "sarclip_core")
               if not _is_other_model(f)]
     keep = set(_not_ignored([source for source, _ in pairs]))
     return sorted(((s, n) for s, n in pairs if s in keep), key=lambda pair: pair[1])
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the zip (default: dist/)")
     args = parser.parse_args(argv)
     target = build(args.out)
-    has_model = any(n.startswith(f"{TOP}/engine/resources/models/{DEFAULT_MODEL}/") for _, n in entries())
+    has_model = any(n.startswith(f"{TOP}/engine/sarclip_core/resources/models/{DEFAULT_MODEL}/") for _, n in entries())
     print(f"{target} ({target.stat().st_size / 1e6:.1f} MB, default model {'included' if has_model else 'MISSING'})")
     return 0
 

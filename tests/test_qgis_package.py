@@ -57,7 +57,7 @@ def test_zip_installs_enables_lists_and_runs_text_query_on_sentinel1(profile, se
     for algorithm in ALGORITHMS:
         assert algorithm in listing.stdout
 
-    bundled_default = profile / "profiles/default/python/plugins/sarclip_qgis/engine/resources/models/sarclip-tiny"
+    bundled_default = profile / "profiles/default/python/plugins/sarclip_qgis/engine/sarclip_core/resources/models/sarclip-tiny"
     model = "default" if bundled_default.is_dir() else str(random_model)
     out = tmp_path / "ship_heatmap.tif"
     ran = qgis_process(profile, "run", "sarclip:text_query", "--json", "--", f"INPUT={sentinel1}", "QUERY=ship",

@@ -237,7 +237,9 @@ def test_package_zip_has_one_plugin_folder_and_nothing_cached(tmp_path):
     names = zipfile.ZipFile(target).namelist()
     assert {name.split("/")[0] for name in names} == {"sarclip_qgis"}
     for required in ("metadata.txt", "__init__.py", "algorithms/provider.py", "engine/sarclip_core/__init__.py",
-                     "engine/resources/styles/heatmap.qml", "engine/resources/icons/sarclip.svg"):
+                     "resources/styles/heatmap.qml", "resources/icons/sarclip.svg",
+                     "engine/sarclip_core/resources/vocabulary.json",
+                     "engine/sarclip_core/resources/demo/mstar_composed_768.png"):
         assert f"sarclip_qgis/{required}" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     metadata = zipfile.ZipFile(target).read("sarclip_qgis/metadata.txt").decode()
@@ -247,8 +249,10 @@ def test_package_zip_has_one_plugin_folder_and_nothing_cached(tmp_path):
     assert "example.org/" not in metadata and "no public repository or issue tracker yet" in metadata
     icon = next(line.split("=", 1)[1] for line in metadata.splitlines() if line.startswith("icon="))
     assert f"sarclip_qgis/{icon}" in names
-    if (ROOT / "resources" / "models" / "sarclip-tiny").is_dir():
-        assert any(n.startswith("sarclip_qgis/engine/resources/models/sarclip-tiny/") for n in names)
+    assert "sarclip_qgis/engine/sarclip_core/resources/models/sarclip-tiny/open_clip_model.safetensors" in names
+    models = ROOT / "sarclip_core" / "resources" / "models"
+    assert package._is_other_model(models / "experiment" / "open_clip_model.safetensors")  # experiments stay home
+    assert not package._is_other_model(models / "sarclip-tiny" / "sarclip.json")
 
 
 def _wait_for_run(dock, seconds: float = 120) -> tuple[bool, str]:

@@ -8,8 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SarclipError
+from ..package_data import resource
 
-DEFAULT_VOCABULARY = Path(__file__).resolve().parents[2] / "resources" / "vocabulary.json"
+DEFAULT_VOCABULARY = resource("vocabulary.json")
 ACRONYM_AN = set("FHLMNRSX")
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import torch
 
 from ..errors import SarclipError
+from ..package_data import resource
 from ..io import Normalisation
 from .anyreader import AnyReader
 from .checkpoint import Checkpoint, load_checkpoint
 from .factory import create_model, model_config, model_name
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "resources" / "models" / "sarclip-tiny"
+DEFAULT_CHECKPOINT = resource("models", "sarclip-tiny")
 
 
 def load_model(spec: str | os.PathLike = "default", device: str | torch.device = "cpu") -> Checkpoint:

@@ -1,6 +1,6 @@
 """`python -m sarclip_core.scene.demo`: a text query with the default model on the shipped demo scene.
 
-The demo scene (resources/demo/) is real MSTAR targets composed into real MSTAR clutter by
+The demo scene (sarclip_core/resources/demo/) is real MSTAR targets composed into real MSTAR clutter by
 sarclip_core.d2c.compose; `--make-scene` rebuilds it from ../shared/data/mstar_soc17.
 """
 
@@ -21,9 +21,10 @@ from ..data.split import class_split
 from ..cli import run_cli
 from ..io import describe
 from ..io.raster import NoCrsWarning
+from ..package_data import resource
 from .api import text_query
 
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo"
+DEMO = resource("demo")
 SCENE = DEMO / "mstar_composed_768.png"
 BOXES = DEMO / "mstar_composed_768.json"
 HELD_OUT_SHARE, HELD_OUT_SEED = 0.2, 0  # the default model's held-out MSTAR split (scripts/make_model.sh)
