@@ -4,7 +4,7 @@ Every CLI checks its output paths first (so a bad path is one line, before minut
 any other output is replaced), writes each file under a temporary name beside it, and renames it into
 place only when it is complete. A failed write is one SarclipError naming the path, never a traceback.
 
-Temporary names are hidden and carry the writing process's id (`.NAME.tmp-PID[-UNIQUE][.SUFFIX]`): what a
+Temporary names (staging_path) are hidden and carry the writing process's id (`.NAME.tmp-PID-UNIQUE[.SUFFIX]`): what a
 process killed outright (kill -9, power loss) leaves behind is recognised by that id and swept by the next
 run (sweep_stale), while a live run's files are never touched.
 """
@@ -51,14 +51,10 @@ def check_writable_place(path: Path, flag: str) -> None:
 STAGING_NAME = re.compile(r"^\.(?P<name>.+?)\.tmp-(?P<pid>\d+)(?:-[0-9a-f]+)?(?:\.\w+)*$")
 
 
-def temporary_name(path: Path) -> Path:
-    """A hidden name beside path, unique to this process, for writing path's content before the rename."""
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
 def staging_path(path: Path, suffix: str = "") -> Path:
-    """A hidden name beside path, unique to this process and this call (several writers of one path may
-    run in one process), ending in `suffix` so that drivers choosing a format by extension still can."""
+    """The one temporary name: hidden, beside path, unique to this process and this call (several writers
+    of one path may run in one process), ending in `suffix` so that drivers choosing a format by extension
+    still can. atomic_file and atomic_folder use it; so do writers that stage more than one file."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}")
 
 
@@ -78,7 +74,7 @@ def process_alive(pid: int) -> bool:
 def sweep_stale(folder: Path, names: Collection[str] | None = None, *, own: bool = False) -> list[Path]:
     """Remove the temporary files and folders in `folder` that processes no longer running left behind.
 
-    Only hidden entries named by temporary_name or staging_path are candidates, only for the outputs
+    Only hidden entries named by staging_path are candidates, only for the outputs
     in `names` when given, and only when the process id in the name is not alive, so a run still
     writing is never disturbed. `own` adds this process's own: for a CLI interrupted by a signal, which
     may strike between a file's creation and the code that would remove it. Returns what was removed;
@@ -108,18 +104,47 @@ def sweep_stale(folder: Path, names: Collection[str] | None = None, *, own: bool
 
 
 @contextmanager
-def atomic_text(path: Path) -> Iterator[TextIO]:
-    """Write a UTF-8 text file under a temporary name and rename it into place only if the block succeeds."""
-    temporary = temporary_name(path)
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Write a file atomically: yields a temporary path beside `path` (with its extension, for drivers that
+    choose a format by it) to write to; renamed onto `path` when the block succeeds, removed otherwise.
+
+    OSErrors pass through, so that the caller's message can say what could not be written.
+    """
+    temporary = staging_path(path, path.suffix)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            yield handle
+        yield temporary
         os.replace(temporary, path)
-    except OSError as error:
-        raise SarclipError(f"{path}: cannot write: {error.strerror or error}") from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_text(path: Path) -> Iterator[TextIO]:
+    """Write a UTF-8 text file atomically (atomic_file); a failure is one SarclipError naming the path."""
+    try:
+        with atomic_file(path) as temporary, open(temporary, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+    except OSError as error:
+        raise SarclipError(f"{path}: cannot write: {error.strerror or error}") from None
+
+
+@contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """Write a folder atomically: yields an empty staging folder beside `target` to fill; when the block
+    succeeds it replaces `target` (replace_folder: the caller has checked that it may be replaced), and
+    whatever stops the block (an error, Ctrl-C, SIGTERM through the CLI) removes it.
+
+    OSErrors pass through, so that the caller's message can say what could not be written.
+    """
+    staging = staging_path(target)
+    try:
+        staging.mkdir(parents=True)
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_folder(staging, target)
 
 
 def replace_folder(staging: Path, target: Path) -> None:

@@ -6,7 +6,6 @@ captioned multi-target SAR scenes exist here.
 
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from PIL import Image
 from scipy import ndimage
 
 from ..errors import SarclipError
+from ..files import atomic_file
 from ..io import open_raster
 from .boxes import Box, ImageRecord, overlaps
 from .readers import image_files
@@ -149,7 +149,6 @@ def compose(root: Path, out_dir: Path, classes: dict[str, str], settings: Compos
     for index in range(settings.scenes):
         scene, boxes = compose_scene(library, settings, rng)
         path = out_dir / f"scene_{index:05d}.png"
-        temporary = path.with_suffix(".tmp.png")
-        Image.fromarray(np.clip(scene, 0, 255).astype(np.uint8)).save(temporary)
-        os.replace(temporary, path)
+        with atomic_file(path) as temporary:
+            Image.fromarray(np.clip(scene, 0, 255).astype(np.uint8)).save(temporary)
         yield ImageRecord(str(path), settings.size, settings.size, boxes, dict(context, composed=True, background="clutter"))

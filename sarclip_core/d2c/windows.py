@@ -11,7 +11,6 @@ crop is written beside the image crop. 8-bit sources are written as PNG; everyth
 
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from PIL import Image
 from rasterio.transform import Affine
 
 from ..errors import SarclipError
+from ..files import atomic_file
 from ..io import PixelBox, Window, describe, open_raster, read_window
 from .boxes import Box, ImageRecord
 from .floods import MASK_KIND as WATER_MASK, describe_water
@@ -85,20 +85,18 @@ def _place(record: ImageRecord, footprint: int, rng: random.Random, object_share
 
 def write_crop(base: Path, array: np.ndarray, crs: Any, transform: Affine | None) -> Path:
     """Write a (bands, h, w) crop atomically: 1- or 3-band 8-bit as PNG, anything else as GeoTIFF."""
-    if array.dtype == np.uint8 and array.shape[0] in (1, 3):
-        path = base.with_suffix(".png")
-        temporary = path.with_name(f".{path.name}.tmp")
-        Image.fromarray(array[0] if array.shape[0] == 1 else np.moveaxis(array, 0, -1)).save(temporary, format="PNG")
-    else:
-        path = base.with_suffix(".tif")
-        temporary = path.with_name(f".{path.name}.tmp")
-        profile = dict(driver="GTiff", width=array.shape[2], height=array.shape[1], count=array.shape[0],
-                       dtype=array.dtype, nodata=np.nan if array.dtype == np.float32 else None)
-        if crs is not None:
-            profile.update(crs=crs, transform=transform)
-        with rasterio.open(temporary, "w", **profile) as out:
-            out.write(array)
-    os.replace(temporary, path)
+    png = array.dtype == np.uint8 and array.shape[0] in (1, 3)
+    path = base.with_suffix(".png" if png else ".tif")
+    with atomic_file(path) as temporary:
+        if png:
+            Image.fromarray(array[0] if array.shape[0] == 1 else np.moveaxis(array, 0, -1)).save(temporary, format="PNG")
+        else:
+            profile = dict(driver="GTiff", width=array.shape[2], height=array.shape[1], count=array.shape[0],
+                           dtype=array.dtype, nodata=np.nan if array.dtype == np.float32 else None)
+            if crs is not None:
+                profile.update(crs=crs, transform=transform)
+            with rasterio.open(temporary, "w", **profile) as out:
+                out.write(array)
     return path
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from ..cli import run_cli
 from ..errors import SarclipError
-from ..files import atomic_text, check_output_file, check_writable_place, replace_folder, temporary_name
+from ..files import atomic_folder, atomic_text, check_output_file, check_writable_place
 from .images import image_folder
 from .manifest import MANIFEST_ENCODING, parse_record
 
@@ -47,20 +46,18 @@ def split_folder(root: Path, out: Path, val_share: float, seed: int) -> dict[str
     """Symlink a class-folder dataset into out/train and out/val, stratified per class, replacing an earlier split."""
     check_split_target(out)
     split = class_split(root, val_share, seed)
-    staging = temporary_name(out)
     counts = {part: 0 for part in PARTS}
     try:
-        for label, parts in split.items():
-            for part, chosen in zip(PARTS, parts):
-                folder = staging / part / label
-                folder.mkdir(parents=True)
-                for path in chosen:
-                    (folder / path.name).symlink_to(path.resolve())
-                counts[part] += len(chosen)
+        with atomic_folder(out) as staging:
+            for label, parts in split.items():
+                for part, chosen in zip(PARTS, parts):
+                    folder = staging / part / label
+                    folder.mkdir(parents=True)
+                    for path in chosen:
+                        (folder / path.name).symlink_to(path.resolve())
+                    counts[part] += len(chosen)
     except OSError as error:
-        shutil.rmtree(staging, ignore_errors=True)
         raise SarclipError(f"{out}: cannot write the split: {error.strerror or error}") from None
-    replace_folder(staging, out)
     return counts
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..figures import new_figure
+from ..files import atomic_file, atomic_text
 from .embeddings import Embedder
 from .results import Confusion, TaskResult
 from .suite import TaskRun
@@ -166,17 +167,13 @@ def _fewshot_plot(path: Path, run: TaskRun) -> Path:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    temporary = path.with_name(f".{path.stem}.tmp.png")
     figure.tight_layout()
-    figure.savefig(temporary, dpi=110)
-    os.replace(temporary, path)
+    with atomic_file(path) as temporary:
+        figure.savefig(temporary, dpi=110)
     return path
 
 
 def _write_text(path: Path, text: str) -> Path:
-    """Write atomically: a temporary name beside path, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    with atomic_text(path) as handle:
+        handle.write(text)
     return path

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import SarclipError
-from ..files import check_writable_place, replace_folder, sweep_stale, temporary_name, visible_path
+from ..files import atomic_folder, check_writable_place, sweep_stale, visible_path
 from ..io import Normalisation
 from .anyreader import AnyReader
 
@@ -59,28 +58,21 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict
     check_checkpoint_target(target)
     reader = AnyReader.for_model(model) if reader is None else reader
     sweep_stale(target.parent, {target.name})  # left by a run killed while saving here
-    staging = temporary_name(target)
-    shutil.rmtree(staging, ignore_errors=True)
+    size = reader.native_size
+    open_clip_cfg = {"model_cfg": config, "preprocess_cfg": {"size": size, "mean": [0.0] * 3, "std": [1.0] * 3,
+                                                             "interpolation": "bilinear"}}
+    meta = {"format": FORMAT, "normalisation": (normalisation or Normalisation()).to_dict(),
+            "input_channels": channels, "labels": labels,
+            "anyreader": {"heads": reader.fusion.attn.num_heads, "enabled": reader.enabled},
+            "train_args": train_args or {}, "calibration": calibration or {}}
     try:
-        staging.mkdir(parents=True)
-        size = reader.native_size
-        open_clip_cfg = {"model_cfg": config, "preprocess_cfg": {"size": size, "mean": [0.0] * 3, "std": [1.0] * 3,
-                                                                 "interpolation": "bilinear"}}
-        meta = {"format": FORMAT, "normalisation": (normalisation or Normalisation()).to_dict(),
-                "input_channels": channels, "labels": labels,
-                "anyreader": {"heads": reader.fusion.attn.num_heads, "enabled": reader.enabled},
-                "train_args": train_args or {}, "calibration": calibration or {}}
-        _write_json(staging / CONFIG_FILE, open_clip_cfg)
-        _write_json(staging / SARCLIP_FILE, meta)
-        save_file(_tensors(model, dtype), str(staging / WEIGHTS_FILE))
-        save_file(_tensors(reader.fusion, dtype), str(staging / READER_FILE))
-    except (OSError, SafetensorError) as error:  # a full disk, a quota: one line, no staging folder left
-        shutil.rmtree(staging, ignore_errors=True)
+        with atomic_folder(target) as staging:  # no staging folder stays, whatever stops the write
+            _write_json(staging / CONFIG_FILE, open_clip_cfg)
+            _write_json(staging / SARCLIP_FILE, meta)
+            save_file(_tensors(model, dtype), str(staging / WEIGHTS_FILE))
+            save_file(_tensors(reader.fusion, dtype), str(staging / READER_FILE))
+    except (OSError, SafetensorError) as error:  # a full disk, a quota: one line
         raise SarclipError(f"{visible_path(target)}: cannot write the checkpoint ({error}); is the disk full?") from None
-    except BaseException:  # Ctrl-C, SIGTERM: no staging folder stays beside the checkpoint
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    replace_folder(staging, target)
     return target
 
 

@@ -13,10 +13,8 @@ from typing import Iterator, Sequence
 from osgeo import gdal, ogr, osr
 
 from ..errors import SarclipError
-from ..files import visible_path
+from ..files import staging_path, visible_path
 from ..io import OutputGrid
-from .outputs import temporary_path
-
 
 MAX_CELLS = 1_000_000
 
@@ -37,7 +35,8 @@ class StagedFile:
     """A file built under a temporary name; close() renames it into place, abort() removes it."""
 
     def __init__(self, path: Path):
-        self.path, self.tmp = Path(path), temporary_path(Path(path))
+        self.path = Path(path)
+        self.tmp = staging_path(self.path, self.path.suffix)
 
     def close(self) -> Path:
         os.replace(self.tmp, self.path)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RasterError, SarclipError
-from ..files import atomic_text, staging_path, sweep_stale
+from ..files import atomic_folder, atomic_text, sweep_stale
 from ..io import RasterInfo, WindowGrid
 from ..model import Checkpoint
 from .accumulate import CELLS_FILE, VALID_FILE, CellAccumulator, read_valid
@@ -214,39 +213,31 @@ def _build(info: RasterInfo, checkpoint: Checkpoint, settings: SceneSettings, gr
     per_window, dim = encoder.cell_shape(grid.tile)
     cells = SceneCells.for_windows(grid, per_window)
     check_room(info.path, folder.parent, estimated_bytes(cells, dim), settings.cache_limit(), len(grid))
-    staging = staging_path(folder)
-    staging.mkdir(parents=True)
     channels = (checkpoint.channels, checkpoint.reader.channels)
     started, count = time.perf_counter(), 0
     try:
-        accumulator = CellAccumulator(staging, cells, dim)
-        batches = prefetch(read_batches(info, grid, checkpoint.normalisation, channels, settings.batch_size))
-        try:
-            for batch in batches:
-                steps.check()
-                accumulator.add([w.box for w in batch.windows], encoder(batch.inputs), batch.valid)
-                count += len(batch.windows)
-                steps.report((batch.windows[-1].index + 1) / len(grid))
-        finally:
-            batches.close()
-        if count == 0:
-            raise RasterError(info.path, "has no valid pixels in the area to analyse (all nodata); nothing to map")
-        accumulator.finish()
-        seconds = time.perf_counter() - started
-        meta = {"format": FORMAT, "scene": info.path, "windows": count, "dim": dim, "cells": cells.to_dict(),
-                "grid": grid_facts(grid), "seconds": seconds, "windows_per_second": count / max(seconds, 1e-9),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "files": {name: file_facts(staging / name) for name in (CELLS_FILE, VALID_FILE)}}
-        (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        if folder.exists():  # built meanwhile by another run, or a damaged one: replace it
-            shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)
+        with atomic_folder(folder) as staging:  # replaces one built meanwhile by another run, or a damaged one
+            accumulator = CellAccumulator(staging, cells, dim)
+            batches = prefetch(read_batches(info, grid, checkpoint.normalisation, channels, settings.batch_size))
+            try:
+                for batch in batches:
+                    steps.check()
+                    accumulator.add([w.box for w in batch.windows], encoder(batch.inputs), batch.valid)
+                    count += len(batch.windows)
+                    steps.report((batch.windows[-1].index + 1) / len(grid))
+            finally:
+                batches.close()
+            if count == 0:
+                raise RasterError(info.path, "has no valid pixels in the area to analyse (all nodata); nothing to map")
+            accumulator.finish()
+            seconds = time.perf_counter() - started
+            meta = {"format": FORMAT, "scene": info.path, "windows": count, "dim": dim, "cells": cells.to_dict(),
+                    "grid": grid_facts(grid), "seconds": seconds, "windows_per_second": count / max(seconds, 1e-9),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "files": {name: file_facts(staging / name) for name in (CELLS_FILE, VALID_FILE)}}
+            (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     except OSError as error:  # a full disk (the estimate is checked first, but others write too)
-        shutil.rmtree(staging, ignore_errors=True)
         if error.errno is None:  # rasterio's read errors are OSErrors without a number: not a write failure
             raise
         raise SarclipError(f"{folder.parent}: cannot write the scene index ({error.strerror or error})") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return SceneIndex(folder, meta, reused=False)

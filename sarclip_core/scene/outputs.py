@@ -26,11 +26,6 @@ class Writer(Protocol):
     def abort(self) -> None: ...
 
 
-def temporary_path(path: Path) -> Path:
-    """A hidden name beside `path` for building it before the rename (its extension kept for the driver)."""
-    return staging_path(path, f".partial{path.suffix}")
-
-
 def check_output(path: str | os.PathLike) -> Path:
     """An output path whose folder exists and is writable (checked before any work is done).
 
@@ -94,7 +89,7 @@ class CategoryWriter:
     def __init__(self, path: Path, grid: OutputGrid, names: Sequence[str]):
         self.path, self.grid, self.names = Path(path), grid, list(names)
         self.dtype = "uint8" if len(self.names) < 255 else "uint16"
-        self._tmp = temporary_path(self.path)
+        self._tmp = staging_path(self.path, self.path.suffix)
         try:
             self._ds = rasterio.open(
                 self._tmp, "w", driver="GTiff", width=grid.width, height=grid.height, count=1, dtype=self.dtype,

@@ -3,7 +3,6 @@ for label maps."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -15,7 +14,8 @@ from rasterio.enums import Resampling
 
 from ..errors import SarclipError
 from ..figures import new_figure
-from .outputs import palette, temporary_path
+from ..files import atomic_file
+from .outputs import palette
 
 MAX_SIDE = 1024  # pixels of the map drawn: a decimated read, so memory does not grow with the scene
 MAX_TITLE = 90  # characters: a longer title (a pasted paragraph as the query) would outgrow the figure
@@ -53,12 +53,9 @@ def write_quicklook(raster: Path, png: Path, title: str, labels: Sequence[str] |
                     loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     axes.set_title(title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 1] + "…", fontsize="medium")
     axes.tick_params(labelsize="x-small")
-    tmp = temporary_path(png)
     try:
-        figure.savefig(tmp, format="png", bbox_inches="tight")
-        os.replace(tmp, png)
+        with atomic_file(png) as temporary:
+            figure.savefig(temporary, format="png", bbox_inches="tight")
     except OSError as error:
         raise SarclipError(f"{png}: cannot write the quick-look ({error.strerror or error})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return png

@@ -30,6 +30,7 @@ from ..data.cells import cell_classes
 from ..data.images import read_chip
 from ..data.manifest import read_manifests
 from ..errors import SarclipError
+from ..files import atomic_text
 from ..io.raster import NoCrsWarning
 from ..model import Checkpoint, load_model
 from ..model.checkpoint import SARCLIP_FILE
@@ -136,9 +137,8 @@ def write_calibration(directory: Path, calibration: dict[str, float]) -> None:
     path = directory / SARCLIP_FILE
     meta = json.loads(path.read_text(encoding="utf-8"))
     meta["calibration"] = calibration
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    temporary.replace(path)
+    with atomic_text(path) as handle:
+        handle.write(json.dumps(meta, indent=2))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

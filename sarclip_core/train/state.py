@@ -12,7 +12,7 @@ from typing import Any, Callable
 import torch
 
 from ..errors import SarclipError
-from ..files import sweep_stale, temporary_name
+from ..files import atomic_folder, sweep_stale
 
 STATE_FILE = "train_state.pt"
 STATE_KEYS = ("step", "optimizer", "scheduler", "extra", "torch_rng", "python_rng")  # what save_state writes
@@ -39,23 +39,15 @@ def save_state(root: Path, state: TrainState, save_model: Callable[[Path], None]
     root.mkdir(parents=True, exist_ok=True)
     sweep_stale(root)
     target = root / f"step_{state.step:08d}"
-    staging = temporary_name(target)
-    shutil.rmtree(staging, ignore_errors=True)
     try:
-        staging.mkdir()
-        save_model(staging / MODEL_DIR)
-        payload = {"step": state.step, "optimizer": state.optimizer, "scheduler": state.scheduler,
-                   "extra": state.extra, "torch_rng": torch.get_rng_state(), "python_rng": list(random.getstate()[1])}
-        torch.save(payload, staging / STATE_FILE)
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        with atomic_folder(target) as staging:
+            save_model(staging / MODEL_DIR)
+            payload = {"step": state.step, "optimizer": state.optimizer, "scheduler": state.scheduler, "extra": state.extra,
+                       "torch_rng": torch.get_rng_state(), "python_rng": list(random.getstate()[1])}
+            torch.save(payload, staging / STATE_FILE)
     except OSError as error:  # a full disk or a quota: one line; the previous checkpoints stay
-        shutil.rmtree(staging, ignore_errors=True)
         raise SarclipError(f"{target}: cannot write the training checkpoint ({error.strerror or error}); "
                            "is the disk full? --resume latest continues from the last complete one") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     for old in checkpoints(root)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return target
