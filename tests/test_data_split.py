@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -81,3 +82,17 @@ def test_an_excel_csv_splits_into_two_parts_without_its_byte_order_mark(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["captions.csv", "captions.train.csv", "captions.val.csv"]
     rows = [(tmp_path / f"captions.{part}.csv").read_text(encoding="utf-8").splitlines() for part in ("train", "val")]
     assert rows[0][0] == rows[1][0] == "filepath,caption" and (len(rows[0]), len(rows[1])) == (4, 3)
+
+
+def test_a_csv_split_keeps_quoted_commas_line_breaks_and_each_image_s_rows_together(tmp_path):
+    """Rows are read as CSV, not split at commas: a quoted filepath with a comma, a caption over two lines."""
+    manifest = tmp_path / "captions.csv"
+    rows = [("caption", "filepath")] + [(f'"ship {i}, near the coast\nsecond line"', f'"dir,{i % 4}/x.png"')
+                                        for i in range(8)]
+    manifest.write_text("".join(f"{a},{b}\n" for a, b in rows), encoding="utf-8")
+    assert split_main(["--manifest", str(manifest), "--out", str(manifest), "--val", "0.5"]) == 0
+    parts = [list(csv.DictReader(open(tmp_path / f"captions.{p}.csv", newline="", encoding="utf-8")))
+             for p in ("train", "val")]
+    images = [{row["filepath"] for row in part} for part in parts]
+    assert images[0] | images[1] == {f"dir,{i}/x.png" for i in range(4)} and not images[0] & images[1]
+    assert sum(map(len, parts)) == 8 and all(row["caption"].endswith("coast\nsecond line") for p in parts for row in p)

@@ -19,7 +19,7 @@ from ..errors import SarclipError
 from ..files import atomic_file
 from ..io import open_raster
 from .boxes import Box, ImageRecord, overlaps
-from .readers import image_files
+from ..data.images import image_files
 
 CLUTTER_PATCH = 32  # corners of a 128 px MSTAR chip this size hold ground clutter only
 TARGET_CROP = 64  # the centre crop of a chip that holds the target

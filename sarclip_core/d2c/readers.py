@@ -12,17 +12,12 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import SarclipError
+from ..data.images import IMAGE_SUFFIXES, image_files
 from ..io import describe, open_raster
 from .boxes import Box, ImageRecord, from_polygon
 from .validate import AnnotationError, Problems, checked, class_name, parse_classes
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 MASK_SUFFIXES = ("_instance_id_RGB", "_instance_id", "_instances", "_mask")
-
-
-def image_files(folder: Path) -> list[Path]:
-    """Image files directly in a folder, sorted (so output order never depends on the file system)."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def find_image(images: Path, name: str) -> Path | None:

@@ -13,7 +13,14 @@ from ..errors import SarclipError
 from ..io import Normalisation, ValueKind, fit_channels, open_raster, to_model_input
 from ..io.raster import NoCrsWarning, detect_value_kind
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")  # the order an image's stem is looked up in
+
+
+def image_files(folder: Path, recursive: bool = False) -> list[Path]:
+    """Image files in a folder (and its sub-folders if `recursive`), sorted so that output order never
+    depends on the file system."""
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def read_image(path: str | os.PathLike, value_kind: ValueKind | str | None = None
@@ -53,7 +60,7 @@ def image_folder(root: str | os.PathLike) -> list[tuple[Path, str]]:
         raise SarclipError(f"{root}: no class sub-folders (expected one folder of images per class)")
     items = []
     for folder in classes:
-        images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        images = image_files(folder)
         if not images:
             raise SarclipError(f"{folder}: class folder has no images ({', '.join(IMAGE_SUFFIXES)})")
         items += [(image, folder.name) for image in images]

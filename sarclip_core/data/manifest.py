@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import SarclipError
-from .images import IMAGE_SUFFIXES
+from .images import IMAGE_SUFFIXES, image_files
 
 # Excel's "CSV UTF-8" starts with a byte-order mark, which plain "utf-8" would make part of the first
 # column's name ('\ufefffilepath'); "utf-8-sig" drops it and reads files without one the same.
@@ -76,7 +76,7 @@ def image_samples(spec: str | os.PathLike) -> list[Sample]:
         return [sample for part in parts for sample in image_samples(part)]
     source = Path(spec)
     if source.is_dir():
-        files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        files = image_files(source, recursive=True)
         if not files:
             raise ManifestError(f"{source}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
         return [Sample(p) for p in files]

@@ -10,6 +10,8 @@ a DIR that holds anything but an earlier split is refused.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import random
 import sys
 from pathlib import Path
@@ -81,33 +83,49 @@ def check_split_target(out: Path) -> None:
 
 def split_manifest(manifest: Path, out: Path, val_share: float, seed: int) -> dict[str, int]:
     """Split a JSONL/CSV manifest by image (all rows of one image stay together) into out.train / out.val."""
-    suffix = manifest.suffix.lower()
     targets = [out.with_name(f"{out.stem}.{part}{manifest.suffix}") for part in PARTS]
     for target in targets:
         check_output_file(target, "--out")
     try:
-        lines = manifest.read_text(encoding=MANIFEST_ENCODING).splitlines(keepends=True)
+        text = manifest.read_text(encoding=MANIFEST_ENCODING)
     except (OSError, UnicodeError) as error:
         raise SarclipError(f"{manifest}: cannot read the manifest: {error}") from None
-    header = [lines.pop(0)] if suffix == ".csv" and lines else []
-    groups: dict[str, list[str]] = {}
-    for number, line in enumerate(lines, start=len(header) + 1):
-        if line.strip():
-            groups.setdefault(_image_of(line, suffix, manifest, number), []).append(line)
+    header, groups = _csv_groups(text, manifest) if manifest.suffix.lower() == ".csv" else _jsonl_groups(text, manifest)
     if not groups:
         raise SarclipError(f"{manifest}: no rows to split")
     parts = split_items(sorted(groups), val_share, seed)
     with atomic_text(targets[0]) as train, atomic_text(targets[1]) as val:  # both complete before either is renamed
         for handle, keys in zip((train, val), parts):
-            handle.write("".join(header + [line for key in sorted(keys) for line in groups[key]]))
+            handle.write(header + "".join(row for key in sorted(keys) for row in groups[key]))
     return {part: len(keys) for part, keys in zip(PARTS, parts)}
 
 
-def _image_of(line: str, suffix: str, manifest: Path, number: int) -> str:
-    """The image a manifest line is about (its rows are kept together); a JSONL line must be a record with one."""
-    if suffix == ".csv":
-        return line.split(",", 1)[0]
-    return parse_record(line, manifest, number)["filepath"]
+def _jsonl_groups(text: str, manifest: Path) -> tuple[str, dict[str, list[str]]]:
+    """JSONL lines by the image they are about (each line must be a record with a filepath)."""
+    groups: dict[str, list[str]] = {}
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        if line.strip():
+            line = line if line.endswith("\n") else line + "\n"
+            groups.setdefault(parse_record(line, manifest, number)["filepath"], []).append(line)
+    return "", groups
+
+
+def _csv_groups(text: str, manifest: Path) -> tuple[str, dict[str, list[str]]]:
+    """CSV rows (as CSV text) by their filepath column; quoted commas and line breaks in captions stay intact."""
+    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
+    if not rows or "filepath" not in rows[0]:
+        raise SarclipError(f"{manifest}:row 1: the header needs a 'filepath' column")
+    column = rows[0].index("filepath")
+    groups: dict[str, list[str]] = {}
+    for row in rows[1:]:
+        groups.setdefault(row[column] if column < len(row) else "", []).append(_csv_line(row))
+    return _csv_line(rows[0]), groups
+
+
+def _csv_line(row: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(row)
+    return out.getvalue()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

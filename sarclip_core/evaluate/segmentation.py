@@ -17,7 +17,7 @@ import numpy as np
 from rasterio.errors import NotGeoreferencedWarning
 from tqdm import tqdm
 
-from ..d2c.readers import image_files
+from ..data.images import image_files
 from ..data.manifest import resolve_image
 from ..errors import SarclipError
 from ..io import open_raster

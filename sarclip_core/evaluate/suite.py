@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
 
+from ..configs import read_config
 from ..errors import SarclipError
 from ..model import Checkpoint
 from . import count_probe, counting, detection, fewshot, linear_probe, pointing, retrieval, segmentation, zeroshot
@@ -101,15 +100,8 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
     Relative paths in tasks, and a model or baseline that is a folder beside the config, are relative to it.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        config = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except OSError as exc:
-        raise SarclipError(f"{path}: cannot read config ({exc.strerror})") from None
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SarclipError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
-                           f"{str(exc).splitlines()[0]}") from None
-    if not isinstance(config, dict) or not isinstance(config.get("tasks"), list) or not config["tasks"]:
+    config = read_config(path)
+    if not isinstance(config.get("tasks"), list) or not config["tasks"]:
         raise SarclipError(f"{path}: needs a non-empty 'tasks' list")
     tasks = []
     for number, entry in enumerate(config["tasks"], 1):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Sequence
 
-import yaml
 
+from ..configs import read_config
 from ..errors import SarclipError
 from ..files import check_writable_place
 
@@ -85,7 +84,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     first, _ = parser.parse_known_args(argv)
     if first.config:
-        parser.set_defaults(**read_config(Path(first.config), parser))
+        parser.set_defaults(**config_defaults(Path(first.config), parser))
     args = parser.parse_args(argv)
     if not args.train_data:
         raise SarclipError("--train-data is required (flag or config key)")
@@ -114,16 +113,10 @@ def check_inputs(args: argparse.Namespace) -> None:
                 raise SarclipError(f"{part}: --{option.replace('_', '-')} not found")
 
 
-def read_config(path: Path, parser: argparse.ArgumentParser) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-        values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as error:
-        raise SarclipError(f"{path}: cannot read config: {error}") from error
-    if not isinstance(values, dict):
-        raise SarclipError(f"{path}: a config is a mapping of flag names to values")
+def config_defaults(path: Path, parser: argparse.ArgumentParser) -> dict:
+    """A --config file's flag values (names with or without dashes), refused if it names an unknown flag."""
     known = {action.dest for action in parser._actions}
-    values = {str(k).lstrip("-").replace("-", "_"): v for k, v in values.items()}
+    values = {str(k).lstrip("-").replace("-", "_"): v for k, v in read_config(path).items()}
     unknown = sorted(set(values) - known)
     if unknown:
         raise SarclipError(f"{path}: unknown config keys {unknown}")
