@@ -43,7 +43,7 @@ def read_manifest(path: str | os.PathLike, skip_bad: bool = False,
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: manifest not found")
-    reader = _jsonl_rows if path.suffix.lower() in (".jsonl", ".json") else _csv_rows
+    reader = _jsonl_rows if path.suffix.lower() in (".jsonl", ".json") else csv_rows
     problems = [] if problems is None else problems
     samples: dict[Path, Sample] = {}
     for where, filepath, captions, key, truth in reader(path):
@@ -83,12 +83,14 @@ def image_samples(spec: str | os.PathLike) -> list[Sample]:
     return read_manifest(source, skip_bad=True)
 
 
-def _csv_rows(path: Path):
+def csv_rows(path: Path) -> Iterator[tuple[str, str, list[str], str | None, dict]]:
+    """(where, filepath, [caption], label, {}) for each row of a filepath,caption[,label] CSV, as read_manifest
+    takes them from either format; a header without both columns is a ManifestError."""
     with open(path, newline="", encoding=MANIFEST_ENCODING) as handle:
         rows = csv.DictReader(handle)
         columns = rows.fieldnames or []
         if not {"filepath", "caption"} <= set(columns):
-            raise ManifestError(f"{path}:row 1: the header needs the columns 'filepath' and 'caption', has {columns}")
+            raise ManifestError(f"{path}:row 1: needs a header with 'filepath' and 'caption' columns (found {columns})")
         for number, row in enumerate(rows, start=2):
             yield f"row {number}", row.get("filepath") or "", [row.get("caption") or ""], row.get("label"), {}
 

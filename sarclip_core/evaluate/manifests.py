@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
-from ..data.manifest import MANIFEST_ENCODING, read_jsonl, resolve_image
+from ..data.manifest import csv_rows, read_jsonl, resolve_image
 from ..errors import SarclipError
 
 
@@ -30,8 +29,5 @@ def read_caption_pairs(path: str | os.PathLike) -> list[tuple[Path, str]]:
 def _csv_pairs(path: Path) -> list[tuple[Path, str]]:
     if not path.is_file():
         raise SarclipError(f"{path}: captions file not found")
-    with open(path, encoding=MANIFEST_ENCODING, newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not {"filepath", "caption"} <= set(reader.fieldnames or ()):
-            raise SarclipError(f"{path}: needs a header with 'filepath' and 'caption' columns (found {reader.fieldnames})")
-        return [(resolve_image(row["filepath"], path), row["caption"]) for row in reader if row["filepath"] and row["caption"]]
+    return [(resolve_image(filepath, path), captions[0]) for _, filepath, captions, _, _ in csv_rows(path)
+            if filepath and captions[0]]
