@@ -22,6 +22,7 @@ CASES = {
     "empty caption": (["good0.png,"], [], ["bad.csv:row 6", "empty caption"]),
     "wrong column": (None, [], ["bad.csv:row 1", "'filepath'"]),
     "batch larger than data": ([], ["--batch-size", "64"], ["fewer than one global batch", "--batch-size"]),
+    "float16 amp on CPU": ([], ["--precision", "amp", "--device", "cpu"], ["--precision amp", "CUDA", "amp_bf16"]),
 }
 
 
@@ -60,6 +61,13 @@ def check_one_line(err: str, name: str) -> None:
 def test_bad_input_is_one_clear_line(images, tmp_path, name, capsys):
     assert train_main(case_argv(tmp_path, images, name, *CASES[name][:2])) == 2
     check_one_line(capsys.readouterr().err, name)
+
+
+def test_open_clip_s_workers_flag_is_refused_not_ignored(images, tmp_path, capsys):
+    """Chips are held in memory, there are no loader processes: a --workers would do nothing, so it is not taken."""
+    with pytest.raises(SystemExit) as stop:
+        train_main(case_argv(tmp_path, images, "workers", [], ["--workers", "4"]))
+    assert stop.value.code == 2 and "unrecognized arguments: --workers 4" in capsys.readouterr().err
 
 
 def test_the_real_cli_exits_2_with_one_line(images, tmp_path):

@@ -161,3 +161,13 @@ def test_model_ema_ships_the_moving_average(data, tmp_path):
         assert same == all(torch.equal(raw[k], v) for k, v in shipped.items()), name
     averaged, last = weights(tmp_path / "ema" / "final"), weights(tmp_path / "no-memory" / "final")
     assert changed(last, averaged, "visual.") and changed(last, averaged, "transformer.")
+
+
+def test_amp_bf16_autocasts_on_cpu_and_keeps_float32_weights(data, tmp_path):
+    """open_clip's amp_bf16: bfloat16 autocast (the step's loss differs from fp32's), the weights stay float32."""
+    for name, precision in (("fp32", "fp32"), ("bf16", "amp_bf16")):
+        train("--stage", "clip", "--train-data", data["csv"], "--model", data["vit"], "--batch-size", "4",
+              "--max-steps", "1", "--precision", precision, "--logs", tmp_path, "--name", name)
+    full, autocast = steps(tmp_path / "fp32")[0]["loss"], steps(tmp_path / "bf16")[0]["loss"]
+    assert autocast == pytest.approx(full, rel=0.05) and autocast != full
+    assert all(v.dtype == torch.float32 for v in load_checkpoint(tmp_path / "bf16" / "final").model.state_dict().values())

@@ -34,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--wd", type=float, default=0.1)
     p.add_argument("--warmup", type=int, default=100, help="linear warm-up steps before cosine decay")
-    p.add_argument("--precision", choices=("fp32", "bf16", "amp_bf16", "amp"), default="fp32")
-    p.add_argument("--workers", type=int, default=0, help="torch threads are left to the trainer; kept for "
-                                                          "open_clip compatibility (chips are held in memory)")
+    p.add_argument("--precision", choices=("fp32", "amp_bf16", "amp"), default="fp32",
+                   help="as in open_clip: amp_bf16 autocasts to bfloat16 (CPU or CUDA); amp autocasts to float16 "
+                        "with a gradient scaler (CUDA only)")
     p.add_argument("--threads", type=int, help="torch CPU threads per process (default: torch's choice)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--seed", type=int, default=0)
