@@ -1,4 +1,4 @@
-"""Styling result layers from resources/styles/*.qml and adding them to the project in a group.
+"""Styling result layers from the plugin's resources/styles/*.qml and adding them to the project in a group.
 
 The QML files carry the look (colour ramps, palette, opacity, classification method); the code only
 fits them to the data: the palette's names to the label set, the graduated classes to the count field.
@@ -20,7 +20,6 @@ from qgis.PyQt.QtGui import QColor
 
 from . import paths
 
-KINDS = ("heatmap", "similarity", "confidence", "labels", "counts", "points")
 QML_OF = {"similarity": "heatmap"}  # kinds drawn with another kind's QML, then fitted to the data
 VECTOR_KINDS = ("counts", "points")  # written as GeoPackage; the other kinds as GeoTIFF
 
@@ -81,12 +80,7 @@ def _name_labels(layer: QgsRasterLayer, labels: list[str]) -> None:
     layer.renderer().setOpacity(renderer.opacity())
 
 
-def count_field(layer: QgsVectorLayer, labels: list[str] | None) -> str | None:
-    """The numeric field to graduate on: the total if there is one, else the first label's count."""
-    numeric = [f.name() for f in layer.fields() if f.isNumeric()]
-    candidates = ["total", "count"] + [c for label in labels or [] for c in (f"count_{label}", label)]
-    lower = {name.lower(): name for name in numeric}
-    return next((lower[c.lower()] for c in candidates if c.lower() in lower), None)
+COUNT_FIELD = "total"  # the engine's counts layer: an n_<label> field per label and their total, graduated on
 
 
 def count_classes(largest: int) -> list[tuple[int, int]]:
@@ -100,13 +94,12 @@ def count_classes(largest: int) -> list[tuple[int, int]]:
     return classes
 
 
-def _graduate_counts(layer: QgsVectorLayer, labels: list[str] | None) -> None:
+def _graduate_counts(layer: QgsVectorLayer) -> None:
     renderer = layer.renderer()
-    field = count_field(layer, labels)
-    if not isinstance(renderer, QgsGraduatedSymbolRenderer) or field is None:
+    index = layer.fields().indexOf(COUNT_FIELD)
+    if not isinstance(renderer, QgsGraduatedSymbolRenderer) or index < 0:
         return
-    renderer.setClassAttribute(field)
-    index = layer.fields().indexOf(field)
+    renderer.setClassAttribute(COUNT_FIELD)
     largest = int(max((f[index] or 0 for f in layer.getFeatures()), default=0))
     ramp, symbol = renderer.sourceColorRamp().clone(), renderer.sourceSymbol() or QgsSymbol.defaultSymbol(
         layer.geometryType())
@@ -120,12 +113,12 @@ def _graduate_counts(layer: QgsVectorLayer, labels: list[str] | None) -> None:
 
 
 def apply_style(layer: QgsMapLayer, kind: str, labels: list[str] | None = None) -> None:
-    """Style one result layer of the given kind (see KINDS) from its QML, fitted to the data."""
+    """Style one result layer of a kind (a QML name in resources/styles, or a QML_OF key) fitted to the data."""
     _load_qml(layer, kind)
     if kind == "labels" and labels:
         _name_labels(layer, labels)
     elif kind == "counts":
-        _graduate_counts(layer, labels)
+        _graduate_counts(layer)
     elif kind == "similarity":
         _stretch_to_data(layer)
     layer.triggerRepaint()

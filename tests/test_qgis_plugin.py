@@ -201,15 +201,17 @@ def test_styles_fit_the_data(tmp_path):
     colours = [c.color.name() for c in layer.renderer().classes()]
     assert colours[1] == "#377eb8" and len(set(colours)) == 3 and "#377eb8" not in (colours[0], colours[2])
 
-    grid = qgis_core.QgsVectorLayer("Polygon?crs=EPSG:32631&field=cell:integer&field=ship:double", "g", "memory")
-    for i, value in enumerate([0.0, 1.0, 4.0, 9.0, 2.0, 7.0]):
+    # the fields the engine's counts layer has (scene/counts.py): an n_<label> count per label and their total
+    grid = qgis_core.QgsVectorLayer("Polygon?crs=EPSG:32631&field=cell_row:integer&field=n_ship:integer"
+                                    "&field=total:integer", "g", "memory")
+    for i, value in enumerate([0, 1, 4, 9, 2, 7]):
         feature = qgis_core.QgsFeature(grid.fields())
-        feature.setAttributes([i, value])
+        feature.setAttributes([i, value, value])
         feature.setGeometry(qgis_core.QgsGeometry.fromRect(qgis_core.QgsRectangle(i, 0, i + 1, 1)))
         grid.dataProvider().addFeature(feature)
     layers.apply_style(grid, "counts", ["ship"])
     renderer = grid.renderer()
-    assert isinstance(renderer, qgis_core.QgsGraduatedSymbolRenderer) and renderer.classAttribute() == "ship"
+    assert isinstance(renderer, qgis_core.QgsGraduatedSymbolRenderer) and renderer.classAttribute() == "total"
     assert [r.label() for r in renderer.ranges()] == ["0", "1", "2 - 3", "4 - 7", "8 - 9"]  # whole objects
     assert renderer.ranges()[-1].upperValue() == pytest.approx(9.5)
     assert layers.count_classes(0) == [(0, 0), (1, 1)] and layers.count_classes(3)[-1] == (2, 3)

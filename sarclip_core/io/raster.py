@@ -64,17 +64,10 @@ class RasterInfo:
     nodata: float | None
     value_kind: ValueKind
     polarisations: tuple[str, ...] = field(default_factory=tuple)  # one per SAR channel
-    mtime: float = 0.0
-    size_bytes: int = 0
 
     @property
     def georeferenced(self) -> bool:
         return self.crs is not None
-
-    @property
-    def rotated(self) -> bool:
-        a, b, c, d, e, f = self.transform
-        return b != 0.0 or d != 0.0
 
     @property
     def pixel_size(self) -> tuple[float, float]:
@@ -147,7 +140,6 @@ def describe(path: str | os.PathLike, value_kind: ValueKind | str | None = None,
             warnings.warn(f"{path}: has no CRS; outputs use pixel coordinates as QGIS draws the image "
                           "(x = column, y = -row)" if ds.transform.is_identity else
                           f"{path}: has no CRS; outputs use its transform without a CRS", NoCrsWarning, stacklevel=2)
-        stat = Path(path).stat()
         return RasterInfo(
             path=str(Path(path).resolve()),
             width=ds.width,
@@ -159,8 +151,6 @@ def describe(path: str | os.PathLike, value_kind: ValueKind | str | None = None,
             nodata=ds.nodata,
             value_kind=kind,
             polarisations=pols,
-            mtime=stat.st_mtime,
-            size_bytes=stat.st_size,
         )
 
 

@@ -16,7 +16,6 @@ class World:
 
     rank: int = 0
     size: int = 1
-    local_rank: int = 0
     device: torch.device = torch.device("cpu")
 
     @property
@@ -38,7 +37,7 @@ def init_world(device: str | None = None) -> World:
         torch.cuda.set_device(target)
     if size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
-    return World(rank, size, local, target)
+    return World(rank, size, target)
 
 
 def close_world(world: World) -> None:

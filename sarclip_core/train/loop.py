@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import math
 import random
 import time
@@ -35,7 +34,6 @@ from .ssl import MaskedImageModel
 from .state import MODEL_DIR, TrainState, checkpoints, load_state, resolve_resume, save_state
 from .validate import validation_metrics
 
-LOG = logging.getLogger("sarclip.train")
 MAX_LOGIT_SCALE = math.log(100)
 
 

@@ -53,7 +53,7 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
     MESSAGE = "MESSAGE"
     HELP = ""
     PARAMETER_HELP: dict[str, str] = {}  # an algorithm's own parameters' help; COMMON_HELP covers the shared ones
-    OUTPUT_KINDS: dict[str, str] = {}  # output parameter -> kind of result layer (layers.KINDS), in loading order
+    OUTPUT_KINDS: dict[str, str] = {}  # output parameter -> kind of result layer (layers.apply_style), in loading order
 
     def createInstance(self):  # noqa: N802 - QGIS API
         return type(self)()
