@@ -10,6 +10,7 @@ setup:
 	./scripts/setup.sh
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PYTHON) -m pytest
 
 bench: setup

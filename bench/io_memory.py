@@ -41,8 +41,16 @@ def make_scene(path: Path, size: int, block: int = 1024) -> None:
 
 def stream(scene: Path, out: Path, tile: int, overlap: float) -> dict:
     """The measured work: every window read, normalised, and blended into a full-resolution GeoTIFF."""
-    from sarclip_core.io import BlendedWriter, Normalisation, OutputGrid, describe, iter_tiles, make_grid, \
-        open_raster, to_model_input
+    from sarclip_core.io import (
+        BlendedWriter,
+        Normalisation,
+        OutputGrid,
+        describe,
+        iter_tiles,
+        make_grid,
+        open_raster,
+        to_model_input,
+    )
     info = describe(scene)
     norm = Normalisation()
     grid = make_grid(info, tile, overlap)

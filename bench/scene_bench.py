@@ -37,6 +37,7 @@ def make_scene(path: Path, size: int) -> None:
 
 def model(folder: Path):
     import torch
+
     from sarclip_core.model import create_model, load_model, model_config, save_checkpoint
     if not folder.exists():
         torch.manual_seed(0)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def resource(*parts: str) -> Path:
-    """The path of a file or folder in sarclip_core/resources/, e.g. resource("models", "sarclip-tiny").
+    """The path of a file or folder in sarclip_core/resources/ (parts such as "models", "sarclip-tiny").
 
     A path on disk (open_clip, rasterio and GDAL take paths): the engine is installed as files, not zipped.
     """

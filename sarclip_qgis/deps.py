@@ -20,6 +20,7 @@ REQUIREMENTS = {
 
 @dataclass(frozen=True)
 class Missing:
+    """A Python package the engine needs that is not installed: its module and pip requirement."""
     module: str
     requirement: str
     reason: str

@@ -11,12 +11,26 @@ from pathlib import Path
 
 from qgis.core import QgsMapLayerProxyModel, QgsReferencedPointXY, QgsReferencedRectangle
 from qgis.gui import (
-    QgsCollapsibleGroupBox, QgsDockWidget, QgsExtentWidget, QgsFileWidget, QgsMapLayerComboBox, QgsMapToolEmitPoint,
+    QgsCollapsibleGroupBox,
+    QgsDockWidget,
+    QgsExtentWidget,
+    QgsFileWidget,
+    QgsMapLayerComboBox,
+    QgsMapToolEmitPoint,
 )
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
-    QVBoxLayout, QWidget,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from . import deps, dock_settings, paths

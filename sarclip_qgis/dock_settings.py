@@ -27,6 +27,7 @@ def load() -> dict:
 
 
 def save(values: dict) -> None:
+    """Store the dock's values in the QGIS settings (only the known keys)."""
     settings = QgsSettings()
     for key in DEFAULTS:
         if key in values:

@@ -11,11 +11,18 @@ main thread only.
 from __future__ import annotations
 
 from qgis.core import (
-    QgsGraduatedSymbolRenderer, QgsMapLayer, QgsPalettedRasterRenderer, QgsProcessingLayerPostProcessorInterface,
-    QgsProject, QgsRasterBandStats, QgsRasterLayer, QgsRendererRange, QgsSingleBandPseudoColorRenderer, QgsSymbol,
+    QgsGraduatedSymbolRenderer,
+    QgsMapLayer,
+    QgsPalettedRasterRenderer,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProject,
+    QgsRasterBandStats,
+    QgsRasterLayer,
+    QgsRendererRange,
+    QgsSingleBandPseudoColorRenderer,
+    QgsSymbol,
     QgsVectorLayer,
 )
-
 from qgis.PyQt.QtGui import QColor
 
 from . import paths
@@ -106,7 +113,7 @@ def _graduate_counts(layer: QgsVectorLayer) -> None:
     classes = count_classes(largest)
     for range_index in reversed(range(len(renderer.ranges()))):
         renderer.deleteClass(range_index)
-    for position, (low, high) in enumerate(classes):
+    for low, high in classes:
         label = str(low) if low == high else f"{low} - {high}"
         renderer.addClassRange(QgsRendererRange(low - 0.5, high + 0.5, symbol.clone(), label))
     renderer.updateColorRamp(ramp)

@@ -57,4 +57,5 @@ def help_page() -> Path:
 
 
 def icon(name: str = "sarclip.svg") -> str:
+    """Path of an icon shipped in the plugin's resources/icons."""
     return str(ICONS / name)

@@ -19,6 +19,7 @@ MENU = "&SARCLIP"
 
 
 class SarclipPlugin:
+    """The plugin QGIS loads: the Processing provider, a toolbar button and the SARCLIP dock."""
     def __init__(self, iface):
         self.iface = iface
         self.provider: SarclipProvider | None = None

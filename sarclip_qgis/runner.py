@@ -6,7 +6,11 @@ The dock goes through this, so the panel and the toolbox run exactly the same al
 from __future__ import annotations
 
 from qgis.core import (
-    QgsApplication, QgsProcessingAlgRunnerTask, QgsProcessingContext, QgsProcessingFeedback, QgsProject,
+    QgsApplication,
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProject,
 )
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import write_raster
+from raster_helpers import write_raster
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import numpy as np
 import open_clip
 import torch
 
+from paths import DATA
+from raster_helpers import write_raster
 from sarclip_core.d2c.compose import ChipLibrary, ComposeSettings, compose_scene
 from sarclip_core.io import Normalisation
 from sarclip_core.model import AnyReader, Checkpoint, create_model, model_config
-
-from conftest import DATA, write_raster
 
 MSTAR = DATA / "mstar_soc17"
 

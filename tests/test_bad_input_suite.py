@@ -19,7 +19,8 @@ import pytest
 from PIL import Image
 
 from bad_input_helpers import one_error_line, tree
-from conftest import ROOT, write_raster
+from paths import ROOT
+from raster_helpers import write_raster
 from sarclip_core.d2c.__main__ import main as d2c_main
 from sarclip_core.data.split import main as split_main
 from sarclip_core.evaluate.__main__ import main as evaluate_main

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bad_input_helpers import one_error_line
-from conftest import ROOT
+from paths import ROOT
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -5,7 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sarclip_core.d2c.boxes import Box, clip_box, from_polygon, grid_cell, is_degenerate, relation, size_class
+from sarclip_core.d2c.boxes import (
+    Box,
+    clip_box,
+    from_polygon,
+    grid_cell,
+    is_degenerate,
+    relation,
+    size_class,
+)
 
 coord = st.floats(-500, 1500, allow_nan=False)
 side = st.integers(1, 1000)

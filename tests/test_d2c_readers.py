@@ -10,7 +10,13 @@ import pytest
 from PIL import Image
 
 from d2c_helpers import write_image
-from sarclip_core.d2c.readers import read_coco, read_dota, read_masks, read_voc, read_yolo
+from sarclip_core.d2c.readers import (
+    read_coco,
+    read_dota,
+    read_masks,
+    read_voc,
+    read_yolo,
+)
 from sarclip_core.d2c.sources import read_folder, read_opensarship
 from sarclip_core.d2c.validate import AnnotationError, Problems, parse_classes
 from sarclip_core.errors import SarclipError

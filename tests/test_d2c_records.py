@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
+from paths import DATA
 from sarclip_core.d2c.__main__ import main
-
-from conftest import DATA
 
 
 def test_records_round_trip_and_windows_come_only_from_the_given_records(tmp_path, capsys):

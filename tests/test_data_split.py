@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from bad_input_helpers import one_error_line, read_only_folder, tree
-from sarclip_core.data.split import class_split, main as split_main
+from sarclip_core.data.split import class_split
+from sarclip_core.data.split import main as split_main
 
 CLASSES, PER_CLASS = ("a", "b", "c"), 6
 

@@ -6,15 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from bad_input_helpers import one_error_line, read_only_folder, tree
+from paths import ROOT
 from sarclip_core.evaluate.__main__ import main
-from test_evaluate_helpers import checkpoint_dir, scenes, test_folder, train_folder  # noqa: F401
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_zeroshot_with_a_baseline_writes_report_and_json(checkpoint_dir, train_folder, tmp_path, capsys):
@@ -98,9 +95,9 @@ def test_a_model_that_does_not_load_is_one_line_without_traceback(train_folder):
 
 def test_excel_csv_and_jsonl_with_a_byte_order_mark_are_read(tmp_path):
     """Excel's "CSV UTF-8" starts with a byte-order mark: evaluation reads it as training and data.split do."""
+    from evaluate_helpers import write_png
     from sarclip_core.data.manifest import read_jsonl
     from sarclip_core.evaluate.manifests import read_caption_pairs
-    from test_evaluate_helpers import write_png
 
     image = write_png(tmp_path / "a.png")
     (tmp_path / "c.csv").write_text("\ufefffilepath,caption\na.png,a ship\n", encoding="utf-8")
@@ -131,7 +128,7 @@ def test_unwritable_report_or_json_is_refused_before_the_evaluation(train_folder
 
 
 def test_a_single_class_zero_shot_is_refused_not_a_trivial_100(checkpoint_dir, tmp_path, capsys):
-    from test_evaluate_helpers import write_png
+    from evaluate_helpers import write_png
 
     write_png(tmp_path / "only" / "T72" / "a.png")
     write_png(tmp_path / "only" / "T72" / "b.png", seed=1)

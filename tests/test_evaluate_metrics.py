@@ -9,10 +9,22 @@ from sarclip_core.d2c.vocabulary import load_vocabulary
 from sarclip_core.errors import SarclipError
 from sarclip_core.evaluate.counting import count_phrases
 from sarclip_core.evaluate.fewshot import parse_shots, sample_shots
-from sarclip_core.evaluate.metrics import (accuracy, confusion_matrix, counting_metrics, first_hit_rank,
-                                           mean_per_class_accuracy, retrieval_recalls, topk_accuracy)
+from sarclip_core.evaluate.metrics import (
+    accuracy,
+    confusion_matrix,
+    counting_metrics,
+    first_hit_rank,
+    mean_per_class_accuracy,
+    retrieval_recalls,
+    topk_accuracy,
+)
 from sarclip_core.evaluate.probe import probe_predict
-from sarclip_core.model.prompts import TEMPLATES, class_phrases, ensemble, parse_templates
+from sarclip_core.model.prompts import (
+    TEMPLATES,
+    class_phrases,
+    ensemble,
+    parse_templates,
+)
 
 SIMILARITY = np.array([[0.9, 0.1, 0.2, 0.3],   # image 0: its text first
                        [0.8, 0.7, 0.1, 0.0],   # image 1: its text second

@@ -9,15 +9,19 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+from raster_helpers import write_raster
 from sarclip_core.evaluate.__main__ import main
-from sarclip_core.evaluate.classical import CfarParameters, brightest_patch, cfar_detections, otsu_threshold
+from sarclip_core.evaluate.classical import (
+    CfarParameters,
+    brightest_patch,
+    cfar_detections,
+    otsu_threshold,
+)
 from sarclip_core.evaluate.embeddings import Embedder
 from sarclip_core.evaluate.metrics import detection_metrics, iou_per_class, match_points
 from sarclip_core.evaluate.pointing import box_mask, heat_share
 from sarclip_core.evaluate.scene_runs import SourceMap
 from sarclip_core.evaluate.suite import evaluate_task
-
-from conftest import write_raster
 from scene_helpers import ship_oracle_checkpoint, speckle_scene
 
 TARGETS = [(100, 140), (330, 300)]  # (col, row) of 12x12 bright targets in the speckle scene

@@ -8,11 +8,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evaluate_helpers import CLASSES, write_png
 from sarclip_core.errors import SarclipError
-from sarclip_core.evaluate import Embedder, class_text_embeddings, evaluate_task, run_suite, run_task
-from sarclip_core.evaluate import count_probe, counting, embeddings, retrieval
+from sarclip_core.evaluate import (
+    Embedder,
+    class_text_embeddings,
+    count_probe,
+    counting,
+    embeddings,
+    evaluate_task,
+    retrieval,
+    run_suite,
+    run_task,
+)
 from sarclip_core.model import load_model
-from test_evaluate_helpers import CLASSES, checkpoint_dir, scenes, test_folder, train_folder, write_png  # noqa: F401
+
 
 class Oracle:
     """A perfect stand-in model: images and texts share a one-hot code looked up from the truth."""

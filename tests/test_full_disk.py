@@ -18,7 +18,8 @@ import pytest
 import rasterio
 
 from bad_input_helpers import one_error_line
-from conftest import ROOT, write_raster
+from paths import ROOT
+from raster_helpers import write_raster
 from sarclip_core.errors import RasterError
 from sarclip_core.io.writer import check_complete
 from sarclip_core.scene.__main__ import main as scene_main

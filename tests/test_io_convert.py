@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from sarclip_core.errors import SarclipError
-from sarclip_core.io import Normalisation, ValueKind, complex_to_amplitude, fit_channels, to_domain, to_model_input
+from sarclip_core.io import (
+    Normalisation,
+    ValueKind,
+    complex_to_amplitude,
+    fit_channels,
+    to_domain,
+    to_model_input,
+)
 
 
 def test_every_kind_of_the_same_signal_gives_the_same_decibels(speckle):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from raster_helpers import write_raster
 from sarclip_core.errors import RasterError
 from sarclip_core.io import ValueKind, describe
 from sarclip_core.io.raster import NoCrsWarning
-from conftest import write_raster
 
 
 @pytest.mark.parametrize("name, make, kind", [

@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rasterio
-from rasterio.transform import Affine, from_origin
+from rasterio.transform import Affine
 
+from raster_helpers import write_raster
 from sarclip_core.errors import RasterError, SarclipError
-from sarclip_core.io import MapExtent, PixelBox, describe, iter_tiles, make_grid, open_raster, read_window
-from conftest import write_raster
+from sarclip_core.io import (
+    MapExtent,
+    PixelBox,
+    describe,
+    iter_tiles,
+    make_grid,
+    open_raster,
+    read_window,
+)
 
 
 def coverage(grid, width, height):

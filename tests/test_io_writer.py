@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 import rasterio
 
+from raster_helpers import write_raster
 from sarclip_core.errors import RasterError
-from sarclip_core.io import BlendedWriter, OutputGrid, describe, iter_tiles, make_grid, open_raster
-from conftest import write_raster
+from sarclip_core.io import (
+    BlendedWriter,
+    OutputGrid,
+    describe,
+    iter_tiles,
+    make_grid,
+    open_raster,
+)
 
 
 def leftovers(folder):

@@ -10,8 +10,16 @@ import torch
 
 from sarclip_core.errors import SarclipError
 from sarclip_core.io import Normalisation
-from sarclip_core.model import (AnyReader, create_model, encode_chips, encode_text, load_checkpoint, load_weights,
-                                model_config, save_checkpoint)
+from sarclip_core.model import (
+    AnyReader,
+    create_model,
+    encode_chips,
+    encode_text,
+    load_checkpoint,
+    load_weights,
+    model_config,
+    save_checkpoint,
+)
 
 LABELS = ["ship", "oil tank", "bridge"]
 

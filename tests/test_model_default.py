@@ -14,14 +14,13 @@ import numpy as np
 import pytest
 import torch
 
+from paths import DATA, ROOT
 from sarclip_core.data import read_chip
 from sarclip_core.data.manifest import read_manifest
 from sarclip_core.data.split import class_split, split_manifest
 from sarclip_core.evaluate import run_task
 from sarclip_core.model import DEFAULT_CHECKPOINT, encode_chips, load_model
 from sarclip_core.scene.prompts import embed_query
-
-from conftest import DATA, ROOT
 
 PER_CLASS = 20  # held-out images per class used here: enough for stable class means, fast on 2 cores
 SEED, VAL_SHARE = 0, 0.2  # as in scripts/make_model.sh

@@ -13,8 +13,7 @@ import zipfile
 import pytest
 import rasterio
 
-from conftest import ROOT
-from qgis_plugin_helpers import random_model  # noqa: F401
+from paths import ROOT
 
 QGIS_PROCESS = shutil.which("qgis_process.bin")
 pytestmark = pytest.mark.skipif(QGIS_PROCESS is None, reason="qgis_process.bin is not installed")

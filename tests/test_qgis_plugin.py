@@ -14,9 +14,8 @@ qgis_core = pytest.importorskip("qgis.core")
 
 from qgis.PyQt.QtCore import Qt  # noqa: E402
 
-from conftest import ROOT, write_raster  # noqa: E402
-from qgis_plugin_helpers import random_model, sarclip_provider, small_scene  # noqa: E402,F401
-
+from paths import ROOT  # noqa: E402
+from raster_helpers import write_raster  # noqa: E402
 from sarclip_qgis import layers  # noqa: E402
 from sarclip_qgis.dock import TASKS  # noqa: E402
 
@@ -164,7 +163,14 @@ def test_dock_explains_missing_input_and_remembers_settings(dock, qgis_iface, sm
 
 def test_every_dock_control_explains_itself(dock):
     from qgis.gui import QgsExtentWidget, QgsFileWidget
-    from qgis.PyQt.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QGroupBox, QLineEdit, QProgressBar
+    from qgis.PyQt.QtWidgets import (
+        QAbstractButton,
+        QAbstractSpinBox,
+        QComboBox,
+        QGroupBox,
+        QLineEdit,
+        QProgressBar,
+    )
 
     kinds = (QComboBox, QLineEdit, QAbstractSpinBox, QAbstractButton, QgsFileWidget, QgsExtentWidget, QProgressBar,
              QGroupBox)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sarclip_core.io import BlendedWriter, OutputGrid, describe, iter_tiles, make_grid, open_raster
+from sarclip_core.io import (
+    BlendedWriter,
+    OutputGrid,
+    describe,
+    iter_tiles,
+    make_grid,
+    open_raster,
+)
 
 qgis_core = pytest.importorskip("qgis.core")
 

@@ -10,12 +10,15 @@ import rasterio
 import torch
 from rasterio.transform import Affine
 
+from raster_helpers import write_raster
 from sarclip_core.model import create_model, model_config, save_checkpoint
 from sarclip_core.scene import SceneSettings, build_index, count_objects, text_query
-from sarclip_core.scene.calibration import BACKGROUNDS, backgrounds_for, query_probability
+from sarclip_core.scene.calibration import (
+    BACKGROUNDS,
+    backgrounds_for,
+    query_probability,
+)
 from sarclip_core.scene.scatterers import is_object_query
-
-from conftest import write_raster
 from scene_helpers import BrightCells, ship_oracle_checkpoint, speckle_scene
 
 CELL = 32  # source pixels per scene cell: a 128 px window read out as 4 x 4 cells

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT
+from paths import ROOT
 
 CHILD = """
 import json, logging, sys

@@ -13,13 +13,19 @@ import numpy as np
 import pytest
 import torch
 
+from bad_input_helpers import one_error_line
+from paths import ROOT
+from raster_helpers import write_raster
 from sarclip_core.errors import Cancelled, SarclipError
 from sarclip_core.io import PixelBox
 from sarclip_core.model import create_model, load_model, model_config, save_checkpoint
-from sarclip_core.scene import SceneSettings, build_index, classify_labels, count_objects, text_query
-
-from conftest import ROOT, write_raster
-from bad_input_helpers import one_error_line
+from sarclip_core.scene import (
+    SceneSettings,
+    build_index,
+    classify_labels,
+    count_objects,
+    text_query,
+)
 from scene_helpers import speckle_scene
 
 
@@ -313,6 +319,7 @@ def test_a_10000_character_query_works_and_says_it_was_cut(tmp_path, scene, rand
 def test_a_full_disk_while_indexing_is_one_line_and_leaves_nothing(tmp_path, scene, random_model, monkeypatch):
     """The index's files are allocated up front, so a full disk is an error there, never a SIGBUS mid-map."""
     import errno
+
     from sarclip_core.scene import accumulate
 
     def full(descriptor, offset, size):

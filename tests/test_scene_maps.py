@@ -10,11 +10,16 @@ import rasterio
 from osgeo import ogr
 from rasterio.transform import Affine
 
+from raster_helpers import write_raster
 from sarclip_core.errors import SarclipError
 from sarclip_core.model import DEFAULT_CHECKPOINT, load_model
-from sarclip_core.scene import SceneSettings, classify_labels, count_objects, image_query, text_query
-
-from conftest import write_raster
+from sarclip_core.scene import (
+    SceneSettings,
+    classify_labels,
+    count_objects,
+    image_query,
+    text_query,
+)
 from scene_helpers import composed_scene, oracle_checkpoint, speckle_scene
 
 TARGETS = [(150, 160), (400, 180), (260, 380), (470, 460)]  # 12x12 px targets, away from the edges

@@ -5,14 +5,26 @@ from __future__ import annotations
 import numpy as np
 import rasterio
 
+from raster_helpers import write_raster
 from sarclip_core.io import OutputGrid, describe
 from sarclip_core.scene import SceneSettings, classify_labels, text_query
-from sarclip_core.scene.radiometry import (CLIP, MIN_SHARE, SEA_DB, WEIGHT, add_evidence, afloat, dark_mode,
-                                           evidence_note, is_calibrated, is_vessel_query, is_water_label,
-                                           output_levels, too_bright_for_water, water_evidence)
+from sarclip_core.scene.radiometry import (
+    CLIP,
+    MIN_SHARE,
+    SEA_DB,
+    WEIGHT,
+    add_evidence,
+    afloat,
+    dark_mode,
+    evidence_note,
+    is_calibrated,
+    is_vessel_query,
+    is_water_label,
+    output_levels,
+    too_bright_for_water,
+    water_evidence,
+)
 from sarclip_core.scene.scatterers import Scatterer, most_likely
-
-from conftest import write_raster
 
 
 def _levels(rng, dark_share: float, gap_db: float, size: int = 4000) -> np.ndarray:

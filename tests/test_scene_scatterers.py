@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from sarclip_core.io import OutputGrid, describe
-from sarclip_core.scene.scatterers import MIN_CONTRAST, Footprint, confirmed, find_scatterers, most_likely
-
+from sarclip_core.scene.scatterers import (
+    MIN_CONTRAST,
+    Footprint,
+    confirmed,
+    find_scatterers,
+    most_likely,
+)
 from scene_helpers import speckle_scene
 
 CELL = 32.0

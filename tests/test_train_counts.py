@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from PIL import Image
 
 from sarclip_core.train.counts import NEGATIVES, count_loss, stated_count, wrong_counts
-
 from train_helpers import train
 
 

@@ -14,7 +14,6 @@ from sarclip_core.data.cells import cell_classes, cell_targets
 from sarclip_core.model import load_checkpoint
 from sarclip_core.train.calibrate import main as calibrate_main
 from sarclip_core.train.losses import dense_loss
-
 from train_helpers import train
 
 VOCABULARY = load_vocabulary(DEFAULT_VOCABULARY)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from paths import ROOT
 from sarclip_core.d2c.__main__ import main as d2c_main
 from sarclip_core.model import load_checkpoint
 from sarclip_core.train.__main__ import main as train_main
 
-ROOT = Path(__file__).resolve().parents[1]
 MSTAR = ROOT.parent / "shared" / "data" / "mstar_soc17"
 CLASSES = ("2S1", "BMP2", "T72", "ZSU234")
 PER_CLASS = 4

@@ -36,6 +36,7 @@ FORMATS = (*READERS, "folder", "opensarship", "compose", "floods")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The D2C command line's flags (one --format per annotation source)."""
     parser = argparse.ArgumentParser(prog="python -m sarclip_core.d2c", description=__doc__)
     parser.add_argument("--format", required=True, choices=FORMATS, help="annotation format or source")
     parser.add_argument("--annotations", type=Path, help="annotation folder or file (voc, coco, yolo, dota, mask); "
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_context(text: str) -> dict[str, Any]:
-    """ "band=X,resolution_m=0.3" -> {"band": "X", "resolution_m": 0.3} (numbers become floats)."""
+    """Parse "band=X,resolution_m=0.3" -> {"band": "X", "resolution_m": 0.3} (numbers become floats)."""
     out: dict[str, Any] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, sep, value = item.partition("=")
@@ -142,6 +143,7 @@ def _with_context(record: ImageRecord, context: dict[str, Any]) -> ImageRecord:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the D2C command line; returns the exit status (0, or 2 after a one-line error)."""
     args = build_parser().parse_args(argv)
     for category in (NotGeoreferencedWarning, NoCrsWarning):  # chips and masks have no CRS, by nature
         warnings.filterwarnings("ignore", category=category)

@@ -42,7 +42,7 @@ class Captioner:
         self.seed = seed
 
     def captions(self, record: ImageRecord, count: int) -> list[str]:
-        """count distinct captions (fewer if the image allows fewer), the same for the same seed and file."""
+        """Count distinct captions (fewer if the image allows fewer), the same for the same seed and file."""
         rng = random.Random(f"{self.seed}:{record.filepath}")
         known_background = background_of(record.context) is not None
         if not record.boxes and not known_background:
@@ -108,7 +108,7 @@ class _Scene:
         return self.rng.choice(choices)
 
     def counted(self, label: str, n: int) -> str:
-        """n objects of a class in words, digits or "several"/"many" (only where that is true)."""
+        """N objects of a class in words, digits or "several"/"many" (only where that is true)."""
         noun = self.noun(label)
         if n == 1:
             return self.rng.choice([article(noun), f"one {noun}"])

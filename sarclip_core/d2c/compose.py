@@ -15,11 +15,11 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from ..data.images import image_files
 from ..errors import SarclipError
 from ..files import atomic_file
 from ..io import open_raster
 from .boxes import Box, ImageRecord, overlaps
-from ..data.images import image_files
 
 CLUTTER_PATCH = 32  # corners of a 128 px MSTAR chip this size hold ground clutter only
 TARGET_CROP = 64  # the centre crop of a chip that holds the target

@@ -41,6 +41,7 @@ class Corpus:
 
 
 def caption_all(records: Iterable[ImageRecord], captioner: Captioner, per_image: int) -> Corpus:
+    """Caption every record `per_image` times into a corpus (its records, captions and problems)."""
     corpus = Corpus()
     for record in records:
         corpus.add(record, captioner.captions(record, per_image))

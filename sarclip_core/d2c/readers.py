@@ -11,8 +11,8 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 from scipy import ndimage
 
-from ..errors import SarclipError
 from ..data.images import IMAGE_SUFFIXES, image_files
+from ..errors import SarclipError
 from ..io import describe, open_raster
 from .boxes import Box, ImageRecord, from_polygon
 from .validate import AnnotationError, Problems, checked, class_name, parse_classes

@@ -7,10 +7,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..data.images import image_files
 from ..errors import SarclipError
 from ..io import describe
 from .boxes import Box, ImageRecord
-from ..data.images import image_files
 from .validate import AnnotationError, Problems
 
 CHIP_NAME = re.compile(r"^(?P<type>.+?)_x(?P<x>\d+)_y(?P<y>\d+)$")

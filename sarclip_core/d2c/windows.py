@@ -26,9 +26,11 @@ from ..errors import SarclipError
 from ..files import atomic_file
 from ..io import PixelBox, Window, describe, open_raster, read_window
 from .boxes import Box, ImageRecord
-from .floods import MASK_KIND as WATER_MASK, describe_water
+from .floods import MASK_KIND as WATER_MASK
+from .floods import describe_water
 from .readers import read_mask
-from .sealand import MASK_KIND as SEALAND_MASK, describe_land
+from .sealand import MASK_KIND as SEALAND_MASK
+from .sealand import describe_land
 from .validate import Problems
 
 CUT_MIN = 0.3  # share of a box's area inside a window from which it is "part of an object at the edge"

@@ -129,6 +129,7 @@ def _csv_line(row: list[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the split command line; returns the exit status (0, or 2 after a one-line error)."""
     parser = argparse.ArgumentParser(prog="python -m sarclip_core.data.split", description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--images", type=Path, help="class-folder dataset root")

@@ -24,6 +24,7 @@ INPUT_OPTIONS = ("data", "test_data", "annotations", "images", "masks", "fit_dat
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The evaluation command line: one sub-command per task, plus `all` for a config's task list."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", help="'default', a checkpoint directory or an open_clip name[:pretrained] "
                                         "(default: 'default', or the config's model)")
@@ -133,6 +134,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the evaluation command line; returns the exit status (0, or 2 after a one-line error)."""
     args = build_parser().parse_args(argv)
     for category in (NotGeoreferencedWarning, NoCrsWarning):  # image chips have no CRS, by nature
         warnings.filterwarnings("ignore", category=category)

@@ -15,9 +15,8 @@ from ..d2c.boxes import Box
 from ..d2c.readers import READERS
 from ..d2c.validate import Problems, parse_classes
 from ..d2c.vocabulary import Vocabulary
-from ..data.manifest import resolve_image
+from ..data.manifest import read_jsonl, resolve_image
 from ..errors import SarclipError
-from ..data.manifest import read_jsonl
 
 FORMATS = ("jsonl", *READERS)
 
@@ -85,6 +84,7 @@ def target_class(query: str, target: str | None, items: list[Annotated], vocabul
 
 
 def boxes_of(item: Annotated, label: str, vocabulary: Vocabulary) -> list[Box]:
+    """The boxes of an annotated image whose label is `label` (class names compared through the vocabulary)."""
     return [box for box in item.boxes if vocabulary.canonical(box.label) == label]
 
 

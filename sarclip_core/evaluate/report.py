@@ -39,6 +39,7 @@ def format_metric(name: str, metrics: dict[str, float]) -> str:
 
 
 def has_classical(runs: list[TaskRun]) -> bool:
+    """Whether any task ran a classical baseline (the report then gets its column)."""
     return any(run.result.classical for run in runs)
 
 

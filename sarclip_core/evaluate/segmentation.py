@@ -18,14 +18,13 @@ from rasterio.errors import NotGeoreferencedWarning
 from tqdm import tqdm
 
 from ..data.images import image_files
-from ..data.manifest import resolve_image
+from ..data.manifest import read_jsonl, resolve_image
 from ..errors import SarclipError
 from ..io import open_raster
 from ..io.raster import NoCrsWarning
 from ..scene.phrases import parse_labels
 from .classical import otsu_threshold, read_values
 from .embeddings import Embedder
-from ..data.manifest import read_jsonl
 from .metrics import iou_per_class
 from .results import TaskResult
 from .scene_runs import SceneRunner
@@ -37,7 +36,7 @@ DEFAULT_MASK_VALUES = "1=water,0=land,-1=nodata"
 
 
 def parse_mask_values(text: str) -> dict[int, str]:
-    """ "1=water,0=land,-1=nodata" -> {1: "water", 0: "land", -1: "nodata"}."""
+    """Parse "1=water,0=land,-1=nodata" -> {1: "water", 0: "land", -1: "nodata"}."""
     out: dict[int, str] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         value, sep, name = item.partition("=")

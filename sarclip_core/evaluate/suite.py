@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-
 from ..configs import read_config
 from ..errors import SarclipError
 from ..model import Checkpoint
@@ -56,9 +55,9 @@ def evaluate_task(name: str, embedder: Embedder, **options: Any) -> TaskResult:
 
 def run_task(name: str, checkpoint: Checkpoint | str | os.PathLike, batch_size: int = 64, progress: bool = False,
              **options: Any) -> dict[str, float]:
-    """The metrics of one task for a loaded Checkpoint or a model spec, e.g. for validation during training:
+    """The metrics of one task for a loaded Checkpoint or a model spec (e.g. for validation during training).
 
-    `run_task("zeroshot", checkpoint, data="val/")`, `run_task("retrieval", "default", data="captions.csv")`.
+    For example `run_task("zeroshot", checkpoint, data="val/")`, `run_task("retrieval", "default", data="captions.csv")`.
     The model's train/eval state is restored afterwards.
     """
     if isinstance(checkpoint, Checkpoint):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..d2c.validate import parse_classes
 from ..errors import SarclipError
+from ..model.prompts import class_text_embeddings, parse_templates
 from .embeddings import Embedder
 from .folders import embed_folder
 from .metrics import accuracy, confusion_matrix, mean_per_class_accuracy, topk_accuracy
-from ..model.prompts import class_text_embeddings, parse_templates
 from .results import Confusion, TaskResult
 
 

@@ -47,7 +47,7 @@ class MapExtent:
     crs: str | None = None
 
     def __str__(self) -> str:
-        """ "x 620000 to 621000, y 4825000 to 4826000 (the scene's CRS)" for error messages."""
+        """Describe the extent as "x 620000 to 621000, y 4825000 to 4826000 (the scene's CRS)" for error messages."""
         where = "the scene's CRS" if self.crs is None else self.crs
         return f"x {self.xmin:g} to {self.xmax:g}, y {self.ymin:g} to {self.ymax:g} ({where})"
 

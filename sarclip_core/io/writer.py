@@ -88,6 +88,7 @@ def resize_bilinear(values: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize a 2-D mask to (height, width) by nearest neighbour (pixel centres), without interpolating."""
     h, w = mask.shape
     rows = np.minimum((np.arange(height) + 0.5) * h / height, h - 1).astype(int)
     cols = np.minimum((np.arange(width) + 0.5) * w / width, w - 1).astype(int)

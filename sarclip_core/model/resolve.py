@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 
 from ..errors import SarclipError
-from ..package_data import resource
 from ..io import Normalisation
+from ..package_data import resource
 from .anyreader import AnyReader
 from .checkpoint import Checkpoint, load_checkpoint
 from .factory import create_model, model_config, model_name

@@ -20,7 +20,8 @@ from ..errors import SarclipError
 from ..files import RUN_STAGE, atomic_text, check_output_file, staging_path, sweep_stale
 from ..io import MapExtent, PixelBox, RasterInfo, describe
 from ..io.windows import check_overlap
-from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, clear as clear_index_cache, human_bytes, limit_bytes
+from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, human_bytes, limit_bytes
+from .cache import clear as clear_index_cache
 from .phrases import counted_labels, label_map_labels, parse_query
 from .settings import SceneSettings
 
@@ -43,6 +44,7 @@ def parse_aoi(text: str | None) -> PixelBox | MapExtent | None:
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The scene command line's flags, parsed and checked (paths, numbers) before any work."""
     parser = argparse.ArgumentParser(prog="python -m sarclip_core.scene", description=__doc__)
     parser.add_argument("scene", nargs="?", help="SAR raster (GeoTIFF, or any image GDAL reads)")
     parser.add_argument("--query", help="text to look for; several phrases separated by ';' are averaged")
@@ -227,6 +229,7 @@ def default_cell(scene: str, native: int, settings: SceneSettings) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the scene command line; returns the exit status (0, or 2 after a one-line error)."""
     args = arguments(argv)
 
     def work() -> None:

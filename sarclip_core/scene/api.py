@@ -17,10 +17,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import rasterio
 
+from ..data import read_chip
 from ..errors import SarclipError
 from ..io import OutputGrid, RasterInfo, describe
 from ..io.raster import NoCrsWarning
-from ..data import read_chip
 from ..model import Checkpoint, encode_chips, load_model
 from .blend import CellBlender, chunks
 from .calibration import Calibration, backgrounds_for, label_probabilities, query_probability, softmax
@@ -28,14 +28,30 @@ from .counts import CellGrid, Point, StagedFile, field_names, write_cells, write
 from .index import SceneIndex, open_or_build
 from .outputs import CategoryWriter, OutputSet, check_output, float_writer
 from .peaks import find_peaks
-from .progress import CancelFn, ProgressFn, Steps
 from .phrases import counted_labels, has_background, label_map_labels, parse_labels, parse_query
+from .progress import CancelFn, ProgressFn, Steps
 from .prompts import embed, embed_query, logit_scale
 from .quicklook import write_quicklook
-from .radiometry import (AFLOAT_CELLS, add_evidence, afloat, describe_mode, evidence_note, is_vessel_query,
-                         is_water_label, scene_water_evidence)
-from .scatterers import (BEST_CANDIDATES, MIN_CONTRAST, Footprint, Scatterer, confirmed, find_scatterers,
-                         is_object_query, most_likely)
+from .radiometry import (
+    AFLOAT_CELLS,
+    add_evidence,
+    afloat,
+    describe_mode,
+    evidence_note,
+    is_vessel_query,
+    is_water_label,
+    scene_water_evidence,
+)
+from .scatterers import (
+    BEST_CANDIDATES,
+    MIN_CONTRAST,
+    Footprint,
+    Scatterer,
+    confirmed,
+    find_scatterers,
+    is_object_query,
+    most_likely,
+)
 from .settings import SceneSettings
 
 INDEX_SHARE = 0.9  # of the progress bar, when the index has to be built

@@ -43,6 +43,7 @@ class Chunk:
 
 
 def chunks(grid: OutputGrid, size: int = CHUNK) -> list[Chunk]:
+    """The output grid cut into blocks of at most `size` x `size` pixels, row-major."""
     return [Chunk(r, min(r + size, grid.height), c, min(c + size, grid.width))
             for r in range(0, grid.height, size) for c in range(0, grid.width, size)]
 

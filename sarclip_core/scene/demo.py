@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..cli import run_cli
 from ..d2c.compose import ChipLibrary, ComposeSettings, compose_scene
 from ..data.split import class_split
-from ..cli import run_cli
 from ..io import describe
 from ..io.raster import NoCrsWarning
 from ..package_data import resource
@@ -46,6 +46,7 @@ def make_scene(mstar: Path, seed: int = 3) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the demo: a text query with the default model on the demo scene; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m sarclip_core.scene.demo", description=__doc__)
     parser.add_argument("--query", default="tank; armoured vehicle")
     parser.add_argument("--out", type=Path, default=Path("outputs/demo"))

@@ -104,6 +104,7 @@ def index_key(info: RasterInfo, identity: str, grid: WindowGrid) -> str:
 
 
 def grid_facts(grid: WindowGrid) -> dict:
+    """The window grid's geometry as JSON-ready facts (tile, stride, scale, area) for the index metadata."""
     area = grid.area
     return {"tile": grid.tile, "stride": grid.stride, "scale_x": grid.scale_x, "scale_y": grid.scale_y,
             "area": [area.col, area.row, area.width, area.height], "windows": len(grid)}

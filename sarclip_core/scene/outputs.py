@@ -19,6 +19,7 @@ from ..io.writer import FINAL_BLOCK, committed, overview_levels, writable
 
 
 class Writer(Protocol):
+    """An output being built under a temporary name: close() puts it in place, abort() removes it."""
     path: Path
 
     def close(self) -> Path: ...

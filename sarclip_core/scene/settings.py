@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ..errors import SarclipError
 from ..io import MapExtent, PixelBox, RasterInfo, WindowGrid, make_grid
-from .cache import cache_folder, limit_bytes as cache_limit
+from .cache import cache_folder
+from .cache import limit_bytes as cache_limit
 
 OUTPUT_PIXELS_PER_CELL = 4  # the map carries one value per cell; 4 px per cell draws the blend between cells
 

@@ -11,6 +11,7 @@ from .options import parse_args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the trainer's command line; returns the exit status (0, or 2 after a one-line error)."""
     # GDAL's libtiff notes on OpenSARShip chips ("ExtraSamples") are not the user's problem.
     logging.getLogger("rasterio._env").setLevel(logging.ERROR)
     def work() -> None:

@@ -142,6 +142,7 @@ def write_calibration(directory: Path, calibration: dict[str, float]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the calibration command line; returns the exit status (0, or 2 after a one-line error)."""
     parser = argparse.ArgumentParser(prog="python -m sarclip_core.train.calibrate", description=__doc__)
     parser.add_argument("checkpoint", type=Path, help="checkpoint directory (its sarclip.json gets the calibration)")
     parser.add_argument("--data", required=True, help="training window records (D2C JSONL, '::'-joined)")

@@ -38,7 +38,7 @@ def stated_count(caption: str) -> tuple[re.Match, int] | None:
 
 
 def wrong_counts(caption: str, rng: random.Random, k: int = NEGATIVES) -> list[str]:
-    """k copies of a caption stating one plural count, each with another plural count written the same way
+    """K copies of a caption stating one plural count, each with another plural count written the same way
     (digits stay digits, words stay words, a capital stays); [] for any other caption."""
     stated = stated_count(caption)
     if stated is None or stated[1] < 2:

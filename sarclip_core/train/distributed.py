@@ -41,6 +41,7 @@ def init_world(device: str | None = None) -> World:
 
 
 def close_world(world: World) -> None:
+    """Leave torchrun's process group (nothing to do for a world of one)."""
     if world.distributed and dist.is_initialized():
         dist.destroy_process_group()
 

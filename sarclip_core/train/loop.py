@@ -26,8 +26,8 @@ from ..model.checkpoint import SARCLIP_FILE
 from ..model.dense import feature_map, has_dense_readout
 from .clip import ClipStep
 from .counts import NEGATIVES, count_loss, wrong_counts
-from .distributed import World, gather, mean_over_world
 from .dense import DensePrompts
+from .distributed import World, gather, mean_over_world
 from .losses import contrastive_loss, dense_loss
 from .report import RunLog, plot_losses
 from .ssl import MaskedImageModel

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
-
 from ..configs import read_config
 from ..errors import SarclipError
 from ..files import check_writable_place
@@ -15,6 +14,7 @@ INPUT_OPTIONS = ("train_data", "val_data", "val_zeroshot")  # manifests or folde
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The trainer's flags (open_clip's names where they mean the same)."""
     p = argparse.ArgumentParser(
         prog="python -m sarclip_core.train",
         description="Train SARCLIP: stage 1 self-supervised masked image modelling (--stage ssl), "

@@ -11,10 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback,
-    QgsProcessingOutputString, QgsProcessingParameterDefinition, QgsProcessingParameterExtent,
-    QgsProcessingParameterFile, QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
-    QgsProviderRegistry, QgsRasterLayer,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputString,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProviderRegistry,
+    QgsRasterLayer,
 )
 from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QIcon
@@ -22,7 +30,6 @@ from qgis.PyQt.QtGui import QIcon
 from .. import paths
 from ..layers import attach_style, result_name
 from .engine import callbacks, scene_engine, session_model, user_errors
-
 
 COMMON_HELP = {
     "INPUT": "The SAR raster: GeoTIFF or any file GDAL reads, with or without a CRS; dB, amplitude, intensity "

@@ -8,6 +8,7 @@ from .base import SarclipAlgorithm
 
 
 class BuildIndex(SarclipAlgorithm):
+    """Processing algorithm: build (or reuse) a scene's index for a model, so later queries skip the encoding."""
     INDEX = "INDEX"
     HELP = ("<p>Computes and stores the window embeddings of a scene (the scene index) for a model and window "
             "settings. Run it in batch mode over many scenes overnight; later text queries, label maps and counts "

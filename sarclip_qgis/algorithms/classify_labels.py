@@ -8,6 +8,7 @@ from .base import SarclipAlgorithm
 
 
 class ClassifyLabels(SarclipAlgorithm):
+    """Processing algorithm: a label map (the most likely label per pixel) and its confidence."""
     LABELS, OUTPUT, OUTPUT_CONFIDENCE = "LABELS", "OUTPUT", "OUTPUT_CONFIDENCE"
     OUTPUT_KINDS = {OUTPUT_CONFIDENCE: "confidence", OUTPUT: "labels"}  # the label map loads on top
     PARAMETER_HELP = {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessing, QgsProcessingParameterNumber, QgsProcessingParameterString,
+    QgsProcessing,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
 )
 
@@ -11,6 +13,7 @@ from .base import SarclipAlgorithm
 
 
 class CountObjects(SarclipAlgorithm):
+    """Processing algorithm: objects of the given labels counted per grid cell, with their points."""
     LABELS, CELL_SIZE, OUTPUT, OUTPUT_POINTS = "LABELS", "CELL_SIZE", "OUTPUT", "OUTPUT_POINTS"
     OUTPUT_KINDS = {OUTPUT: "counts", OUTPUT_POINTS: "points"}
     PARAMETER_HELP = {

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsCoordinateTransform, QgsProcessing, QgsProcessingContext, QgsProcessingException,
-    QgsProcessingParameterFeatureSource, QgsProcessingParameterMultipleLayers, QgsProcessingParameterPoint,
-    QgsProcessingParameterRasterDestination, QgsRasterLayer,
+    QgsCoordinateTransform,
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterPoint,
+    QgsProcessingParameterRasterDestination,
+    QgsRasterLayer,
 )
 
 from .base import SarclipAlgorithm, layer_file
 
 
 class ExampleQuery(SarclipAlgorithm):
+    """Processing algorithm: a similarity map to example points on the map or example image chips."""
     EXAMPLE_POINT, EXAMPLE_POINTS, EXAMPLE_IMAGES, OUTPUT = "EXAMPLE_POINT", "EXAMPLE_POINTS", "EXAMPLE_IMAGES", "OUTPUT"
     OUTPUT_KINDS = {OUTPUT: "similarity"}
     PARAMETER_HELP = {

@@ -8,6 +8,7 @@ from .base import SarclipAlgorithm
 
 
 class TextQuery(SarclipAlgorithm):
+    """Processing algorithm: a heatmap of where a text query matches the scene."""
     QUERY, OUTPUT = "QUERY", "OUTPUT"
     OUTPUT_KINDS = {OUTPUT: "heatmap"}
     PARAMETER_HELP = {
