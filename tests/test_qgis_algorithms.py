@@ -12,7 +12,6 @@ import rasterio
 
 qgis_core = pytest.importorskip("qgis.core")
 
-from qgis_plugin_helpers import random_model, sarclip_provider, small_scene  # noqa: E402,F401
 
 
 class Feedback(qgis_core.QgsProcessingFeedback):
@@ -154,6 +153,18 @@ def test_missing_dependencies_are_named_with_the_install_command(run, tmp_path, 
     assert '"no-such-dist" "numpy<2"' in text
 
 
+def test_the_engine_s_pytorch_side_is_loaded_when_an_algorithm_starts(monkeypatch):
+    """sarclip_core.scene imports without PyTorch; the first algorithm run loads the rest, and a gap shows then."""
+    import sarclip_core.scene as scene
+    from sarclip_qgis.algorithms.engine import scene_engine
+
+    assert scene_engine() is scene
+    monkeypatch.delattr(scene, "text_query", raising=False)  # as in a fresh session, before the first use
+    monkeypatch.setitem(sys.modules, "sarclip_core.scene.api", None)  # its import fails as without torch
+    with pytest.raises(qgis_core.QgsProcessingException, match="sarclip_core.scene.api"):
+        scene_engine()
+
+
 def test_toolbox_runs_load_named_styled_layers(sarclip_provider, random_model, small_scene, tmp_path, qgis_new_project):
     """processing.runAndLoadResults is what the toolbox dialog does: outputs load named and styled from the QML."""
     import processing
@@ -210,7 +221,7 @@ def test_example_query_from_a_point_a_point_layer_in_another_crs_and_an_image(ru
     images = tmp_path / "chip.tif"
     with rasterio.open(small_scene) as ds:
         chip = ds.read(1, window=rasterio.windows.Window(0, 130, 128, 128))
-    from conftest import write_raster
+    from raster_helpers import write_raster
     write_raster(images, chip)
     run("example_query", EXAMPLE_IMAGES=[str(images)], OUTPUT=str(tmp_path / "by_image.tif"))
     assert (tmp_path / "by_image.tif").exists()
@@ -250,7 +261,6 @@ def test_a_similarity_map_loads_with_a_legend_over_its_own_range(sarclip_provide
 def test_the_model_is_loaded_once_per_session_and_again_when_its_files_change(run, random_model, tmp_path,
                                                                                 monkeypatch):
     import sarclip_core.model as model_package
-
     from sarclip_qgis.algorithms import engine
 
     loads = []

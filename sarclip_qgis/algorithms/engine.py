@@ -21,8 +21,9 @@ from .. import deps, paths
 def scene_engine():
     """sarclip_core.scene, or a QgsProcessingException explaining how to install what it needs."""
     try:
-        importlib.import_module("sarclip_core.scene.api")  # the package loads its PyTorch side on first use only
-        return importlib.import_module("sarclip_core.scene")
+        scene = importlib.import_module("sarclip_core.scene")
+        scene.text_query  # noqa: B018 - the package loads its PyTorch side on first use: now, so a gap shows here
+        return scene
     except ImportError as exc:
         target = str(paths.dependencies_dir())
         raise QgsProcessingException(deps.explain(deps.missing_dependencies(), str(exc), target)) from exc
@@ -55,8 +56,7 @@ def session_model(spec: str):
     """The model for a MODEL value ('default', a checkpoint folder, an open_clip name), loaded once per QGIS
     session and again only when its files change. One model is kept: a dock session's queries then reuse its
     weights and its text embeddings (sarclip_core.scene.prompts) instead of reloading both on every run."""
-    from sarclip_core.model import load_model
-    from sarclip_core.model.resolve import DEFAULT_CHECKPOINT
+    from sarclip_core.model import DEFAULT_CHECKPOINT, load_model
 
     folder = DEFAULT_CHECKPOINT if spec == "default" else Path(spec)
     files = sorted(folder.iterdir()) if folder.is_dir() else []
