@@ -12,8 +12,9 @@ from typing import Any, Iterator
 
 import open_clip
 import torch
+from open_clip.factory import load_state_dict
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from ..errors import SarclipError
@@ -155,21 +156,22 @@ def quiet_random_init() -> Iterator[None]:
 
 
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Tensors from .safetensors or .pt/.pth/.bin (weights_only: nothing arbitrary is unpickled)."""
+    """Tensors from .safetensors or .pt/.pth/.bin, read by open_clip's load_state_dict.
+
+    That is torch.load with weights_only (nothing arbitrary is unpickled), the state dict of an open_clip
+    training checkpoint, and DDP's "module." prefix dropped; anything else is one SarclipError naming the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise SarclipError(f"{path}: weights file not found")
     try:
-        state = load_file(str(path)) if path.suffix == ".safetensors" else torch.load(
-            path, map_location="cpu", weights_only=True)
+        state = load_state_dict(str(path))
     except Exception as error:  # safetensors, zip and unpickling errors all mean the same to the user
         problem = "cannot read weights (truncated, corrupt or not a weights file)"
         raise SarclipError(f"{path}: {problem}: {error}") from error
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]  # an open_clip training checkpoint
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise SarclipError(f"{path}: holds no state dict of tensors")
-    return {key.removeprefix("module."): value for key, value in state.items()}
+    return state
 
 
 def load_weights(module: nn.Module, path: str | os.PathLike) -> None:
