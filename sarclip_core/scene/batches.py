@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import queue
-import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generator, Iterator, Sequence
 
@@ -47,44 +47,19 @@ def read_batches(info: RasterInfo, grid: WindowGrid, norm: Normalisation, channe
 def prefetch(batches: Generator[Batch, None, None], depth: int = 2) -> Iterator[Batch]:
     """Iterate `batches` from a worker thread, at most `depth` batches ahead (so memory stays bounded).
 
-    GDAL reads and most numpy work release the GIL, so the next batch is read while torch encodes.
-    Closing the generator (cancel, error) stops the worker at its next batch.
+    GDAL reads and most numpy work release the GIL, so the next batch is read while torch encodes. One
+    worker runs every step of the generator, its close included, so the raster is read and closed in
+    the thread that opened it. Closing this iterator (cancel, error) waits for the batch being read at
+    most, and drops the ones not started.
     """
-    items: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def work() -> None:
+    end = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sarclip-scene-reader") as worker:
+        ahead = deque(worker.submit(next, batches, end) for _ in range(depth))
         try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        items.put(batch, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            items.put(done)
-        except BaseException as error:  # handed to the consumer, which re-raises it in its own thread
-            items.put(error)
+            while (batch := ahead.popleft().result()) is not end:
+                ahead.append(worker.submit(next, batches, end))
+                yield batch
         finally:
-            batches.close()  # closes the raster in the thread that opened it
-
-    worker = threading.Thread(target=work, name="sarclip-scene-reader", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = items.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                items.get_nowait()
-            except queue.Empty:
-                worker.join(0.05)
+            for future in ahead:
+                future.cancel()
+            worker.submit(batches.close).result()
