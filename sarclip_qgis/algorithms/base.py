@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
@@ -127,27 +128,31 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
             return None
         return self.parameterAsDouble(parameters, self.PEAK_THRESHOLD, context)
 
-    def scene_path(self, parameters: dict, context: QgsProcessingContext) -> tuple[QgsRasterLayer, str]:
-        """The raster layer and the file path the engine reads (GDAL URIs reduced to their path)."""
+    def prepareAlgorithm(self, parameters: dict, context: QgsProcessingContext,  # noqa: N802 - QGIS API
+                         feedback: QgsProcessingFeedback) -> bool:
+        """Resolve the input layer to its file and CRS here, on the thread that owns the project's layers (the
+        main thread, for a background task): the run itself touches no layer, so removing the layer from the
+        project mid-run cannot break it."""
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None or not layer.isValid():
             raise QgsProcessingException(f"{parameters.get(self.INPUT)}: not a readable raster layer")
         if layer.providerType() != "gdal":
             raise QgsProcessingException(
                 f"{layer.name()}: SARCLIP reads raster files (GDAL), not '{layer.providerType()}' layers")
-        return layer, layer_file(layer)
+        self.scene_file, self.scene_crs = layer_file(layer), QgsCoordinateReferenceSystem(layer.crs())
+        return True
 
     def model(self, parameters: dict, context: QgsProcessingContext):
         """The MODEL's checkpoint, kept for the session (engine.session_model): empty means the bundled one."""
         return session_model(self.parameterAsString(parameters, self.MODEL, context).strip() or "default")
 
-    def settings(self, engine, parameters: dict, context: QgsProcessingContext, layer: QgsRasterLayer):
+    def settings(self, engine, parameters: dict, context: QgsProcessingContext):
         """SceneSettings from the window parameters; the AOI is taken in the scene's own CRS."""
         from sarclip_core.io import MapExtent
 
         aoi = None
         if parameters.get(self.EXTENT) not in (None, ""):
-            rect = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
+            rect = self.parameterAsExtent(parameters, self.EXTENT, context, self.scene_crs)
             if not rect.isNull() and not rect.isEmpty():
                 aoi = MapExtent(rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
         index_dir = self.parameterAsString(parameters, self.INDEX_FOLDER, context).strip()
@@ -168,11 +173,10 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters: dict, context: QgsProcessingContext,  # noqa: N802
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
         engine = scene_engine()
-        layer, scene = self.scene_path(parameters, context)
         progress, is_cancelled = callbacks(feedback)
         with user_errors():
-            settings = self.settings(engine, parameters, context, layer)
-            outputs = self.run_engine(engine, scene, parameters, context, settings, progress, is_cancelled)
+            settings = self.settings(engine, parameters, context)
+            outputs = self.run_engine(engine, self.scene_file, parameters, context, settings, progress, is_cancelled)
         feedback.pushInfo(outputs.get(self.MESSAGE, ""))
         return outputs
 

@@ -11,7 +11,6 @@ from qgis.core import (
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterPoint,
     QgsProcessingParameterRasterDestination,
-    QgsRasterLayer,
 )
 
 from .base import SarclipAlgorithm, layer_file
@@ -56,19 +55,18 @@ class ExampleQuery(SarclipAlgorithm):
         self.add_peak_threshold("cosine similarity, empty = half-way between the scene's median and best cell", -1.0)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Similarity heatmap"))
 
-    def example_points(self, parameters: dict, context: QgsProcessingContext,
-                       layer: QgsRasterLayer) -> list[tuple[float, float]]:
+    def example_points(self, parameters: dict, context: QgsProcessingContext) -> list[tuple[float, float]]:
         """Every example point, in the scene's CRS (as given, for a scene without CRS: QGIS's pixel frame)."""
-        points = []
+        points, scene_crs = [], self.scene_crs
         if parameters.get(self.EXAMPLE_POINT) not in (None, ""):
-            crs = layer.crs() if layer.crs().isValid() else None
+            crs = scene_crs if scene_crs.isValid() else None
             point = self.parameterAsPoint(parameters, self.EXAMPLE_POINT, context, crs) if crs else \
                 self.parameterAsPoint(parameters, self.EXAMPLE_POINT, context)
             points.append((point.x(), point.y()))
         source = self.parameterAsSource(parameters, self.EXAMPLE_POINTS, context)
         if source is not None:
-            transform = QgsCoordinateTransform(source.sourceCrs(), layer.crs(), context.transformContext()) \
-                if source.sourceCrs().isValid() and layer.crs().isValid() else None
+            transform = QgsCoordinateTransform(source.sourceCrs(), scene_crs, context.transformContext()) \
+                if source.sourceCrs().isValid() and scene_crs.isValid() else None
             for feature in source.getFeatures():
                 geometry = feature.geometry()
                 if geometry.isEmpty():
@@ -79,8 +77,7 @@ class ExampleQuery(SarclipAlgorithm):
         return points
 
     def run_engine(self, engine, scene, parameters, context, settings, progress, is_cancelled):
-        layer, _ = self.scene_path(parameters, context)
-        points = self.example_points(parameters, context, layer)
+        points = self.example_points(parameters, context)
         images = [layer_file(item) for item in self.parameterAsLayerList(parameters, self.EXAMPLE_IMAGES, context)]
         if not points and not images:
             raise QgsProcessingException("no example given: pick a point on the scene, give a point layer, "
