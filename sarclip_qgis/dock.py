@@ -177,10 +177,12 @@ class SarclipDock(QgsDockWidget):
         self.extent_widget.clear()
         if self.iface is not None:
             self.extent_widget.setMapCanvas(self.iface.mapCanvas())
+        self.clear_cache_button = QPushButton("Clear")
+        self.clear_cache_button.clicked.connect(self.clear_cache)
         for label, widget in (("Tile", self.tile_spin), ("Overlap", self.overlap_spin),
                               ("Ground resolution", self.resolution_spin), ("Batch size", self.batch_spin),
                               ("Count cell size", self.cell_spin), ("Peak threshold (0-1)", self.peak_spin),
-                              ("Area of interest", self.extent_widget)):
+                              ("Area of interest", self.extent_widget), ("Scene index cache", self.clear_cache_button)):
             form.addRow(label, widget)
         return group
 
@@ -310,6 +312,7 @@ class SarclipDock(QgsDockWidget):
         self.current.finished.connect(
             lambda ok, outputs, error: self._finished(ok, outputs, error, results, scene_name))
         self.run_button.setEnabled(False)
+        self.clear_cache_button.setEnabled(False)  # the run's index must not go from under it
         self.cancel_button.setEnabled(True)
         self.progress_bar.setValue(0)
         self.result_label.setText("running…")
@@ -323,6 +326,7 @@ class SarclipDock(QgsDockWidget):
     def _finished(self, ok: bool, outputs: dict, error: str, results, scene_name: str) -> None:
         self.current = None
         self.run_button.setEnabled(True)
+        self.clear_cache_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         if not ok:
             self.progress_bar.setValue(0)
@@ -339,9 +343,25 @@ class SarclipDock(QgsDockWidget):
         self._show_result(True, outputs.get("MESSAGE", "done"))
 
     def _show_result(self, ok: bool, message: str) -> None:
+        self._show(ok, message)
+        self.run_finished.emit(ok, message)
+
+    def _show(self, ok: bool, message: str) -> None:
         self.result_label.setText(message)
         self.result_label.setStyleSheet("" if ok else "QLabel { color: #b00020; }")
-        self.run_finished.emit(ok, message)
+
+    def clear_cache(self) -> None:
+        """Remove the cached scene indexes through the toolbox's sarclip:clear_index_cache (no run is active:
+        the button is disabled during runs)."""
+        import processing
+        from qgis.core import QgsProcessingException
+
+        try:
+            outputs = processing.run("sarclip:clear_index_cache", {})
+        except QgsProcessingException as exc:
+            self._show(False, str(exc))
+            return
+        self._show(True, outputs["MESSAGE"])
 
     # ---- dependencies ----
 
@@ -385,6 +405,8 @@ TOOLTIPS = {  # what each control does and in which unit; the README's "QGIS plu
     "peak_spin": "A peak (a detected object) needs at least this probability (0: the model's calibrated "
                  "threshold, e.g. 0.68 for ships).",
     "extent_widget": "Only this part of the scene (whole scene when empty). Not kept for the next scene.",
+    "clear_cache_button": "Remove every cached scene index to free disk space; the next query of a scene "
+                          "indexes it again.",
     "run_button": "Run the task in the background through the same Processing algorithm as the toolbox.",
     "cancel_button": "Stop the running task; nothing half-written is left behind.",
     "progress_bar": "Progress of the running task (indexing the scene first, then the query).",

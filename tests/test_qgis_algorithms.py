@@ -99,6 +99,17 @@ def test_build_index_then_query_reuses_it(run, tmp_path):
     assert len(list((tmp_path / "index").iterdir())) == 1  # the query used the index instead of a new one
 
 
+def test_clearing_the_index_cache_removes_the_indexes_and_says_how_much(run, tmp_path):
+    import processing
+
+    index = Path(run("build_index")["INDEX"])
+    (tmp_path / "index" / "notes.txt").write_text("not an index")
+    result = processing.run("sarclip:clear_index_cache", {"INDEX_FOLDER": str(tmp_path / "index")})
+    assert result["REMOVED"] == 1 and result["FREED_MB"] >= 0 and not index.exists()
+    assert result["MESSAGE"].startswith("removed 1 scene index(es), ")
+    assert [p.name for p in (tmp_path / "index").iterdir()] == ["notes.txt"]
+
+
 def test_cancel_mid_run_raises_and_leaves_no_output(run, tmp_path):
     feedback = Feedback(cancel_at=1.0)
     out = tmp_path / "out" / "cancelled.tif"

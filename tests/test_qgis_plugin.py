@@ -20,10 +20,10 @@ from sarclip_qgis import layers  # noqa: E402
 from sarclip_qgis.dock import TASKS  # noqa: E402
 
 ALGORITHMS = {"sarclip:text_query", "sarclip:example_query", "sarclip:classify_labels", "sarclip:count_objects",
-              "sarclip:build_index"}
+              "sarclip:build_index", "sarclip:clear_index_cache"}
 
 
-def test_provider_registers_the_five_algorithms(sarclip_provider):
+def test_provider_registers_its_algorithms(sarclip_provider):
     registry = qgis_core.QgsApplication.processingRegistry()
     assert registry.providerById("sarclip").name() == "SARCLIP"
     assert {a.id() for a in registry.providerById("sarclip").algorithms()} == ALGORITHMS
@@ -331,6 +331,19 @@ def test_removing_the_input_layer_mid_run_leaves_a_working_dock(
     assert dock.run_button.isEnabled() and not dock.cancel_button.isEnabled()
     group = qgis_new_project.layerTreeRoot().findGroup("SARCLIP — scene")
     assert [node.layer().name() for node in group.findLayers()] == ["heatmap: ship"]  # the result was added
+
+
+def test_the_dock_clears_the_index_cache_but_not_while_a_run_uses_it(
+        dock, sarclip_provider, random_model, small_scene, tmp_path, qgis_new_project, monkeypatch):
+    monkeypatch.setenv("SARCLIP_CACHE", str(tmp_path / "cache"))
+    _ship_query_on_the_scene(dock, qgis_new_project, small_scene, random_model, tmp_path / "out")
+    dock.run()
+    assert not dock.clear_cache_button.isEnabled()
+    ok, _ = _wait_for_run(dock)
+    assert ok and dock.clear_cache_button.isEnabled() and len(list((tmp_path / "cache" / "index").iterdir())) == 1
+    dock.clear_cache_button.click()
+    assert dock.result_label.text().startswith("removed 1 scene index(es), ")
+    assert list((tmp_path / "cache" / "index").iterdir()) == []
 
 
 def test_an_example_picked_on_the_map_runs_a_similarity_query(

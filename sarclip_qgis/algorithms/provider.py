@@ -8,11 +8,12 @@ from qgis.PyQt.QtGui import QIcon
 from .. import paths
 from .build_index import BuildIndex
 from .classify_labels import ClassifyLabels
+from .clear_index_cache import ClearIndexCache
 from .count_objects import CountObjects
 from .example_query import ExampleQuery
 from .text_query import TextQuery
 
-ALGORITHMS = (TextQuery, ExampleQuery, ClassifyLabels, CountObjects, BuildIndex)
+ALGORITHMS = (TextQuery, ExampleQuery, ClassifyLabels, CountObjects, BuildIndex, ClearIndexCache)
 
 
 class SarclipProvider(QgsProcessingProvider):
