@@ -135,6 +135,11 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]], list[str]]] = [
     ("evaluate: config not a task list", "evaluate", lambda f: ["all", "--config", str(_manifest(f, "tasks: 5",
                                                                                                  "c.yaml"))],
      ["c.yaml: needs a non-empty 'tasks' list"]),
+    ("evaluate: config task input missing", "evaluate", lambda f: [
+        "all", "--model", str(f / "no-model"), "--config",
+        str(_manifest(f, "tasks:\n  - {task: zeroshot, data: " + str(_chips(f) / "T72") + "}\n"
+                         "  - {task: pointing, format: jsonl, data: gone.jsonl, query: ship}\n", "c.yaml"))],
+     ["c.yaml: task 2 (pointing): data", "gone.jsonl not found"]),
     ("evaluate: --json is a folder", "evaluate", lambda f: ["zeroshot", "--data", str(_chips(f)), "--json", str(f)],
      ["--json"]),
     ("evaluate: --report is a file", "evaluate", lambda f: ["zeroshot", "--data", str(_chips(f)), "--report",

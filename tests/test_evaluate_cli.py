@@ -77,7 +77,7 @@ def test_bad_input_is_one_line_and_exit_2(checkpoint_dir, tmp_path, capsys, make
     (tmp_path / "hollow" / "T72").mkdir(parents=True)
     (tmp_path / "bad.csv").write_text("image,text\na.png,a ship\n")
     (tmp_path / "bad.jsonl").write_text('{"filepath": "a.png", "counts": {}}\n{oops\n')
-    (tmp_path / "typo.yaml").write_text("tasks:\n  - {task: zeroshot, data: x, shot: 1}\n")
+    (tmp_path / "typo.yaml").write_text("tasks:\n  - {task: zeroshot, data: empty, shot: 1}\n")  # data exists
     (tmp_path / "empty.yaml").write_text("model: default\n")
     assert main([*make_args(tmp_path), "--model", str(checkpoint_dir), "--quiet"]) == 2
     error = capsys.readouterr().err.strip()
@@ -134,3 +134,15 @@ def test_a_single_class_zero_shot_is_refused_not_a_trivial_100(checkpoint_dir, t
     write_png(tmp_path / "only" / "T72" / "b.png", seed=1)
     assert main(["zeroshot", "--model", str(checkpoint_dir), "--data", str(tmp_path / "only"), "--quiet"]) == 2
     assert "zero-shot needs images of at least two classes" in capsys.readouterr().err
+
+
+def test_the_config_reader_knows_every_task_without_loading_pytorch():
+    import subprocess
+    import sys
+
+    from sarclip_core.evaluate.config import TASK_NAMES
+    from sarclip_core.evaluate.suite import TASKS
+    assert tuple(TASKS) == TASK_NAMES
+    probe = "import sys, sarclip_core.evaluate.config, sarclip_core.evaluate.__main__; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr

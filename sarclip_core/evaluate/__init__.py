@@ -14,7 +14,7 @@ __getattr__ = lazy_attributes(__name__, {
     "Embedder": ".embeddings", "evaluation_mode": ".embeddings", "confusion_matrix": ".metrics",
     "counting_metrics": ".metrics", "first_hit_rank": ".metrics", "mean_per_class_accuracy": ".metrics",
     "retrieval_recalls": ".metrics", "topk_accuracy": ".metrics", "Confusion": ".results", "TaskResult": ".results",
-    "TASKS": ".suite", "evaluate_task": ".suite", "load_config": ".suite", "run_suite": ".suite", "run_task": ".suite"})
+    "TASKS": ".suite", "evaluate_task": ".suite", "load_config": ".config", "run_suite": ".suite", "run_task": ".suite"})
 
 __all__ = [
     "Confusion", "Embedder", "TASKS", "TEMPLATES", "TaskResult", "class_phrases", "class_text_embeddings",

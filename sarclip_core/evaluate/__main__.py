@@ -17,6 +17,7 @@ from ..errors import SarclipError
 from ..files import check_output_file
 from ..io.raster import NoCrsWarning
 from .annotated import FORMATS
+from .config import load_config
 
 DEFAULT_BATCH = 64
 INPUT_OPTIONS = ("data", "test_data", "annotations", "images", "masks", "fit_data", "fit_annotations", "fit_images",
@@ -103,16 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_inputs(args: argparse.Namespace) -> None:
     """A missing input file or folder is one line at once, before PyTorch and the model load (a config's own
-    task inputs are checked when the config is read)."""
+    task inputs too: reading the config checks them)."""
     for option in INPUT_OPTIONS:
         value = getattr(args, option, None)
         if value is not None and not Path(value).exists():
             raise SarclipError(f"{value}: --{option.replace('_', '-')} not found")
+    if args.task == "all":
+        load_config(args.config)
 
 
 def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, Any]]], str, str | None, int]:
     """The tasks with their options, the model, the baseline and the batch size, from flags and config."""
-    from .suite import check_options, load_config, task_options
+    from .suite import check_options, task_options
 
     config: dict[str, Any] = load_config(args.config) if args.task == "all" else {}
     tasks = config.get("tasks") or [(args.task, {k: getattr(args, k) for k in task_options(args.task) if hasattr(args, k)})]

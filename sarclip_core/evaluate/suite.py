@@ -6,13 +6,12 @@ import inspect
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
-from ..configs import read_config
 from ..errors import SarclipError
 from ..model import Checkpoint
 from . import count_probe, counting, detection, fewshot, linear_probe, pointing, retrieval, segmentation, zeroshot
+from .config import TASK_NAMES
 from .embeddings import Embedder, evaluation_mode
 from .results import TaskResult
 
@@ -27,7 +26,6 @@ TASKS: dict[str, Callable[..., TaskResult]] = {
     "detection": detection.evaluate,
     "segmentation": segmentation.evaluate,
 }
-PATH_OPTIONS = ("data", "test_data", "annotations", "images", "masks", "fit_data", "fit_annotations", "fit_images")  # resolved against a config file's folder
 
 
 def task_options(name: str) -> list[str]:
@@ -86,37 +84,7 @@ def run_suite(tasks: list[tuple[str, dict[str, Any]]], model: Embedder,
                     evaluate_task(name, baseline, **options) if baseline else None) for name, options in tasks]
 
 
-def load_config(path: str | os.PathLike) -> dict[str, Any]:
-    """An evaluation config (YAML or JSON): optional model, baseline, batch_size, and a list of tasks.
-
-        model: default            # --model / --baseline on the command line win
-        baseline: RN50
-        tasks:
-          - {task: zeroshot, data: mstar/test}
-          - {task: fewshot, data: mstar/test, shots: [1, 5], trials: 3}
-          - {task: counting, format: jsonl, data: scenes.jsonl}
-
-    Relative paths in tasks, and a model or baseline that is a folder beside the config, are relative to it.
-    """
-    path = Path(path)
-    config = read_config(path)
-    if not isinstance(config.get("tasks"), list) or not config["tasks"]:
-        raise SarclipError(f"{path}: needs a non-empty 'tasks' list")
-    tasks = []
-    for number, entry in enumerate(config["tasks"], 1):
-        if not isinstance(entry, dict) or "task" not in entry:
-            raise SarclipError(f"{path}: task {number} needs a 'task' name ({', '.join(TASKS)})")
-        options = {key.replace("-", "_"): value for key, value in entry.items() if key != "task"}
-        for key in PATH_OPTIONS:
-            if isinstance(options.get(key), str):
-                options[key] = str(path.parent / options[key])
-        tasks.append((str(entry["task"]), options))
-    models = {key: str(path.parent / config[key]) for key in ("model", "baseline")
-              if isinstance(config.get(key), str) and (path.parent / config[key]).is_dir()}
-    return {**config, **models, "tasks": tasks}
-
-
 def _task(name: str) -> Callable[..., TaskResult]:
     if name not in TASKS:
-        raise SarclipError(f"unknown task {name!r} (tasks: {', '.join(TASKS)})")
+        raise SarclipError(f"unknown task {name!r} (tasks: {', '.join(TASK_NAMES)})")
     return TASKS[name]
