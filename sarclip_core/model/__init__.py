@@ -1,10 +1,17 @@
-"""SARCLIP model: open_clip factory and configs, AnyReader, safetensors checkpoints, encoding helpers."""
+"""SARCLIP model: open_clip factory and configs, AnyReader, safetensors checkpoints, encoding helpers.
 
-from .anyreader import AnyReader, Reading, TileFusion
-from .checkpoint import Checkpoint, load_checkpoint, load_weights, read_weights, save_checkpoint
-from .encode import encode_chips, encode_text
-from .factory import CONFIG_DIR, DEFAULT_MODEL, create_model, model_config, model_name
-from .resolve import DEFAULT_CHECKPOINT, load_model
+Names are imported on first use (see sarclip_core.lazy): the ONNX Runtime path (onnx_runtime.py,
+tokenizer.py, meta.py) lives in this package too and must import where PyTorch is not installed.
+"""
+
+from ..lazy import lazy_attributes
+
+__getattr__ = lazy_attributes(__name__, {
+    "AnyReader": ".anyreader", "Reading": ".anyreader", "TileFusion": ".anyreader", "Checkpoint": ".checkpoint",
+    "load_checkpoint": ".checkpoint", "load_weights": ".checkpoint", "read_weights": ".checkpoint",
+    "save_checkpoint": ".checkpoint", "encode_chips": ".encode", "encode_text": ".encode", "CONFIG_DIR": ".factory",
+    "DEFAULT_MODEL": ".factory", "create_model": ".factory", "model_config": ".factory", "model_name": ".factory",
+    "DEFAULT_CHECKPOINT": ".resolve", "load_model": ".resolve"})
 
 __all__ = [
     "AnyReader", "CONFIG_DIR", "Checkpoint", "DEFAULT_CHECKPOINT", "DEFAULT_MODEL", "Reading", "TileFusion", "create_model",

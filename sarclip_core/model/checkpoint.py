@@ -21,12 +21,8 @@ from ..errors import SarclipError
 from ..files import atomic_folder, check_writable_place, sweep_stale, visible_path
 from ..io import Normalisation
 from .anyreader import AnyReader
+from .meta import CONFIG_FILE, FORMAT, READER_FILE, SARCLIP_FILE, WEIGHTS_FILE, read_json, read_meta
 
-CONFIG_FILE = "open_clip_config.json"
-WEIGHTS_FILE = "open_clip_model.safetensors"
-READER_FILE = "anyreader.safetensors"
-SARCLIP_FILE = "sarclip.json"
-FORMAT = "sarclip-checkpoint/1"
 
 
 @dataclass
@@ -80,7 +76,7 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, config: dict
 def is_checkpoint_dir(directory: str | os.PathLike) -> bool:
     """Whether a folder is a checkpoint this project wrote: its sarclip.json names our format."""
     try:
-        return _read_json(Path(directory) / SARCLIP_FILE).get("format") == FORMAT
+        return read_json(Path(directory) / SARCLIP_FILE).get("format") == FORMAT
     except SarclipError:
         return False
 
@@ -106,12 +102,8 @@ def check_checkpoint_target(directory: str | os.PathLike, overwrite: bool = True
 def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
     """Load a checkpoint directory (weights from safetensors only), with clear errors naming the bad file."""
     root = Path(directory)
-    if not root.is_dir():
-        raise SarclipError(f"{root}: checkpoint directory not found")
-    meta = _read_json(root / SARCLIP_FILE)
-    if meta.get("format") != FORMAT:
-        raise SarclipError(f"{root / SARCLIP_FILE}: not a SARCLIP checkpoint (format {meta.get('format')!r})")
-    config = _read_json(root / CONFIG_FILE).get("model_cfg")
+    meta = read_meta(root)
+    config = read_json(root / CONFIG_FILE).get("model_cfg")
     if not isinstance(config, dict):
         raise SarclipError(f"{root / CONFIG_FILE}: has no 'model_cfg' object")
     try:
@@ -126,11 +118,8 @@ def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "
     load_weights(reader.fusion, root / READER_FILE)
     model.to(device).eval()
     reader.to(device).eval()
-    calibration = meta.get("calibration") or {}
-    if not isinstance(calibration, dict) or not all(isinstance(v, (int, float)) for v in calibration.values()):
-        raise SarclipError(f"{root / SARCLIP_FILE}: 'calibration' must map names to numbers")
     return Checkpoint(model, reader, config, normalisation, channels, meta.get("labels"), meta.get("train_args", {}),
-                      {str(k): float(v) for k, v in calibration.items()})
+                      meta["calibration"])
 
 
 class _OpenClipNotes(logging.Filter):
@@ -200,16 +189,3 @@ def _tensors(module: nn.Module, dtype: torch.dtype = torch.float32) -> dict[str,
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise SarclipError(f"{path}: missing from the checkpoint") from error
-    except (OSError, ValueError) as error:
-        raise SarclipError(f"{path}: not readable JSON: {error}") from error
-    if not isinstance(data, dict):
-        raise SarclipError(f"{path}: expected a JSON object")
-    return data
-

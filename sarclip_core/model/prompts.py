@@ -7,15 +7,16 @@ measured accuracy use the same prompts. The templates open the way D2C training 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
-from torch import nn
 
 from ..d2c.captions import article
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, Vocabulary, load_vocabulary
 from ..errors import SarclipError
-from .encode import encode_text
+
+if TYPE_CHECKING:
+    from torch import nn
 
 TEMPLATES = ("a SAR image of {}.", "a radar image of {}.", "SAR imagery showing {}.", "this SAR image shows {}.",
              "{} in a SAR image.")
@@ -58,10 +59,13 @@ def class_text_embeddings(encode: TextEncoder | nn.Module, labels: Sequence[str]
                           vocabulary: Vocabulary | None = None) -> np.ndarray:
     """(K, D) prompt-ensembled class embeddings for class labels (e.g. folder names), in the order given.
 
-    encode is a texts -> unit-embeddings function (such as `Embedder.texts`) or an open_clip model.
+    encode is a texts -> unit-embeddings function (such as `Embedder.texts`) or an open_clip model
+    (anything with `encode_text`; PyTorch is imported only then, so this module imports without it).
     names overrides the vocabulary for some labels: label -> the one phrase to use instead.
     """
-    if isinstance(encode, nn.Module):
+    if hasattr(encode, "encode_text"):
+        from .encode import encode_text
+
         model = encode
         encode = lambda texts: encode_text(model, texts).float().cpu().numpy()  # noqa: E731
     vocabulary = vocabulary or load_vocabulary(DEFAULT_VOCABULARY)

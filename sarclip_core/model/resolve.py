@@ -9,12 +9,10 @@ import torch
 
 from ..errors import SarclipError
 from ..io import Normalisation
-from ..package_data import resource
 from .anyreader import AnyReader
 from .checkpoint import Checkpoint, load_checkpoint
 from .factory import create_model, model_config, model_name
-
-DEFAULT_CHECKPOINT = resource("models", "sarclip-tiny")
+from .meta import DEFAULT_CHECKPOINT
 
 
 def load_model(spec: str | os.PathLike = "default", device: str | torch.device = "cpu") -> Checkpoint:

@@ -20,13 +20,14 @@ from ..errors import SarclipError
 from ..files import RUN_STAGE, atomic_text, check_output_file, staging_path, sweep_stale
 from ..io import MapExtent, PixelBox, RasterInfo, describe
 from ..io.windows import check_overlap
+from .backend import BACKENDS, resolve_backend
 from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, human_bytes, limit_bytes
 from .cache import clear as clear_index_cache
 from .phrases import counted_labels, label_map_labels, parse_query
 from .settings import SceneSettings
 
 if TYPE_CHECKING:
-    from ..model import Checkpoint
+    from .backend import InferenceModel
 
 
 def parse_aoi(text: str | None) -> PixelBox | MapExtent | None:
@@ -59,6 +60,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="probability (0-1) a peak must reach (default: the model's calibrated threshold, else 0.5)")
     parser.add_argument("--out", type=Path, help="output folder (created if missing)")
     parser.add_argument("--model", default="default", help="'default', a checkpoint folder, or open_clip NAME[:TAG]")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="inference on PyTorch or ONNX Runtime (the checkpoint's ONNX export); auto: PyTorch "
+                             "where it is installed, else ONNX Runtime")
     parser.add_argument("--tile", type=int, help="window size in pixels (default: the model's input size)")
     parser.add_argument("--overlap", type=float, default=0.5,
                         help="window overlap: a fraction of the tile in [0, 1) or a whole number of pixels (2 or more)")
@@ -101,6 +105,7 @@ def check_arguments(args: argparse.Namespace) -> None:
                            "(leave it out for the default of four windows)")
     check_overlap(args.overlap)
     limit_bytes(args.index_cache_gb)  # --index-cache-gb, or a bad $SARCLIP_INDEX_CACHE_GB, named now, not mid-run
+    resolve_backend(args.backend)
 
 
 OUTPUT_FILES = {"query": ("heatmap.tif", "heatmap.png"), "labels": ("labels.tif", "labels.png", "confidence.tif"),
@@ -160,9 +165,9 @@ def run(args: argparse.Namespace) -> dict:
             raise SarclipError(f"{example}: --example image not found")
     check_outputs(args)
     with output_folder(args.out, args.index_dir), staged_outputs(args.out) as stage:
-        from ..model import load_model  # PyTorch: only now that the inputs and outputs are known to be good
+        from .backend import load  # the model (PyTorch, or ONNX Runtime): only now that inputs and outputs are good
 
-        summary = _analyse(args, load_model(args.model), settings, stage)
+        summary = _analyse(args, load(args.model, args.backend), settings, stage)
         return json.loads(json.dumps(summary).replace(json.dumps(str(stage))[1:-1], json.dumps(str(args.out))[1:-1]))
 
 
@@ -180,7 +185,7 @@ def staged_outputs(out: Path) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _analyse(args: argparse.Namespace, checkpoint: Checkpoint, settings: SceneSettings, folder: Path) -> dict:
+def _analyse(args: argparse.Namespace, checkpoint: InferenceModel, settings: SceneSettings, folder: Path) -> dict:
     """Each step the arguments ask for, its outputs written in `folder`; the summary of each under its name."""
     from .api import classify_labels, count_objects, image_query, text_query
     from .prompts import cut_query_note

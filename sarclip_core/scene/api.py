@@ -12,7 +12,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import rasterio
@@ -21,7 +21,7 @@ from ..data import read_chip
 from ..errors import SarclipError
 from ..io import OutputGrid, RasterInfo, describe
 from ..io.raster import NoCrsWarning
-from ..model import Checkpoint, encode_chips, load_model
+from .backend import chip_embeddings, load, logit_scale
 from .blend import CellBlender, chunks
 from .calibration import Calibration, backgrounds_for, label_probabilities, query_probability, softmax
 from .counts import CellGrid, Point, StagedFile, field_names, write_cells, write_points
@@ -30,7 +30,7 @@ from .outputs import CategoryWriter, OutputSet, check_output, float_writer
 from .peaks import find_peaks
 from .phrases import counted_labels, has_background, label_map_labels, parse_labels, parse_query
 from .progress import CancelFn, ProgressFn, Steps
-from .prompts import embed, embed_query, logit_scale
+from .prompts import embed, embed_query
 from .quicklook import write_quicklook
 from .radiometry import (
     AFLOAT_CELLS,
@@ -54,6 +54,9 @@ from .scatterers import (
 )
 from .settings import SceneSettings
 
+if TYPE_CHECKING:
+    from .backend import InferenceModel
+
 INDEX_SHARE = 0.9  # of the progress bar, when the index has to be built
 TOP_PEAKS = 20
 CHECKED_PEAKS = 200  # a heatmap's strongest peaks that are checked against the radar return
@@ -64,7 +67,7 @@ class Run:
     """A scene opened for a query: its description, the model and its calibration, the index and the output grid."""
 
     info: RasterInfo
-    checkpoint: Checkpoint
+    checkpoint: InferenceModel
     calibration: Calibration
     index: SceneIndex
     grid: OutputGrid
@@ -112,8 +115,9 @@ class Run:
                 "calibration": asdict(self.calibration), **extra, "warnings": self.warnings, "message": message}
 
 
-def _checkpoint(model: str | os.PathLike | Checkpoint) -> Checkpoint:
-    return model if isinstance(model, Checkpoint) else load_model(model)
+def _checkpoint(model: str | os.PathLike | InferenceModel) -> InferenceModel:
+    """A loaded model as given; a --model value loaded on the backend `auto` picks (backend.py)."""
+    return load(model) if isinstance(model, (str, os.PathLike)) else model
 
 
 def _scene(scene: str | os.PathLike) -> tuple[RasterInfo, list[str]]:
@@ -127,7 +131,7 @@ def _scene(scene: str | os.PathLike) -> tuple[RasterInfo, list[str]]:
     return info, notes
 
 
-def build_index(scene: str | os.PathLike, model: str | os.PathLike | Checkpoint = "default",
+def build_index(scene: str | os.PathLike, model: str | os.PathLike | InferenceModel = "default",
                 settings: SceneSettings = SceneSettings(), progress: ProgressFn | None = None,
                 is_cancelled: CancelFn | None = None) -> SceneIndex:
     """The scene's window-embedding index for this model and settings: reused if cached, built otherwise."""
@@ -155,7 +159,7 @@ def _inner(chunk, padded) -> tuple[int, int, int, int]:
 
 
 def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike,
-               model: str | os.PathLike | Checkpoint = "default", settings: SceneSettings = SceneSettings(),
+               model: str | os.PathLike | InferenceModel = "default", settings: SceneSettings = SceneSettings(),
                progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None, *,
                peak_threshold: float | None = None, quicklook: bool = True) -> dict[str, Any]:
     """Probability heatmap of a text query (phrases separated by ';' are averaged) as float32 GeoTIFF + PNG.
@@ -179,7 +183,7 @@ def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike
 
 
 def image_query(scene: str | os.PathLike, examples: Sequence[str | os.PathLike], out_path: str | os.PathLike,
-                model: str | os.PathLike | Checkpoint = "default", settings: SceneSettings = SceneSettings(),
+                model: str | os.PathLike | InferenceModel = "default", settings: SceneSettings = SceneSettings(),
                 progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None, *,
                 example_points: Sequence[tuple[float, float]] = (), peak_threshold: float | None = None,
                 quicklook: bool = True) -> dict[str, Any]:
@@ -200,7 +204,7 @@ def image_query(scene: str | os.PathLike, examples: Sequence[str | os.PathLike],
         vectors, targets = [], True
         if examples:
             chips = [read_chip(path, run.checkpoint.normalisation, run.checkpoint.channels) for path in examples]
-            vectors.append(encode_chips(run.checkpoint.reader, chips).float().cpu().numpy())
+            vectors.append(chip_embeddings(run.checkpoint, chips))
         if example_points:
             vectors.append(_cell_embeddings(run, example_points))
             targets = all(s.contrast >= MIN_CONTRAST for s in run.scatterers(
@@ -322,7 +326,7 @@ def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps
 
 
 def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path: str | os.PathLike,
-                    out_confidence_path: str | os.PathLike, model: str | os.PathLike | Checkpoint = "default",
+                    out_confidence_path: str | os.PathLike, model: str | os.PathLike | InferenceModel = "default",
                     settings: SceneSettings = SceneSettings(), progress: ProgressFn | None = None,
                     is_cancelled: CancelFn | None = None, *, out_scores_path: str | os.PathLike | None = None,
                     quicklook: bool = True) -> dict[str, Any]:
@@ -380,7 +384,7 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
 
 def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: float,
                   out_path: str | os.PathLike, out_points_path: str | os.PathLike | None = None,
-                  model: str | os.PathLike | Checkpoint = "default", settings: SceneSettings = SceneSettings(),
+                  model: str | os.PathLike | InferenceModel = "default", settings: SceneSettings = SceneSettings(),
                   progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None, *,
                   min_score: float | None = None) -> dict[str, Any]:
     """Object counts per grid cell (GeoPackage layer 'counts') from peaks of per-label probability maps.

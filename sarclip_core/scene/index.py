@@ -22,20 +22,23 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import RasterError, SarclipError
 from ..files import atomic_folder, atomic_text, sweep_stale
 from ..io import RasterInfo, WindowGrid
-from ..model import Checkpoint
 from .accumulate import CELLS_FILE, VALID_FILE, CellAccumulator, read_valid
+from .backend import model_identity, window_encoder
 from .batches import prefetch, read_batches
 from .cache import check_room, mark_used, prune
 from .cells import SUB, SceneCells
-from .encoder import WindowEncoder, model_identity
 from .progress import Steps
 from .settings import SceneSettings
+
+if TYPE_CHECKING:
+    from .backend import InferenceModel
 
 FORMAT = "sarclip-scene-index/2"  # /1 stored one embedding per window: such an index is rebuilt, never misread
 META_FILE = "index.json"
@@ -110,7 +113,7 @@ def grid_facts(grid: WindowGrid) -> dict:
             "area": [area.col, area.row, area.width, area.height], "windows": len(grid)}
 
 
-def open_or_build(info: RasterInfo, checkpoint: Checkpoint, settings: SceneSettings, steps: Steps) -> SceneIndex:
+def open_or_build(info: RasterInfo, checkpoint: InferenceModel, settings: SceneSettings, steps: Steps) -> SceneIndex:
     """The index for this scene, model and settings: reused when it exists and is whole, built otherwise."""
     grid = settings.grid(info, checkpoint.reader.native_size)
     key = index_key(info, model_identity(checkpoint), grid)
@@ -208,9 +211,9 @@ def estimated_bytes(cells: SceneCells, dim: int) -> int:
     return cells.count * (dim * 4 + SUB * SUB + SUB * SUB // 8)
 
 
-def _build(info: RasterInfo, checkpoint: Checkpoint, settings: SceneSettings, grid: WindowGrid, folder: Path,
+def _build(info: RasterInfo, checkpoint: InferenceModel, settings: SceneSettings, grid: WindowGrid, folder: Path,
            steps: Steps) -> SceneIndex:
-    encoder = WindowEncoder(checkpoint)
+    encoder = window_encoder(checkpoint)
     per_window, dim = encoder.cell_shape(grid.tile)
     cells = SceneCells.for_windows(grid, per_window)
     check_room(info.path, folder.parent, estimated_bytes(cells, dim), settings.cache_limit(), len(grid))

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import weakref
 
-import numpy as np
-import open_clip
+from typing import TYPE_CHECKING
 
-from ..model import Checkpoint, encode_text
+import numpy as np
+
 from ..model.prompts import TEMPLATES, class_text_embeddings, ensemble
+from .backend import cache_key, context_length, text_encoder, token_count
 from .phrases import BACKGROUND_WORDS, parse_query
+
+if TYPE_CHECKING:
+    from .backend import InferenceModel
 
 BACKGROUND_PROMPTS = ("a SAR image of clutter without any target", "an empty SAR scene showing only background clutter",
                       "no targets are visible in this SAR image", "a SAR image of the open sea surface")
@@ -21,47 +25,38 @@ BACKGROUND_PROMPTS = ("a SAR image of clutter without any target", "an empty SAR
 _EMBEDDED: "weakref.WeakKeyDictionary[object, dict[str, np.ndarray]]" = weakref.WeakKeyDictionary()
 
 
-def embed(checkpoint: Checkpoint, labels: list[str]) -> np.ndarray:
+def embed(checkpoint: InferenceModel, labels: list[str]) -> np.ndarray:
     """(K, D) unit embeddings, one per label: its vocabulary phrases in the SAR templates, ensembled.
 
     A label the vocabulary does not know is used as typed; background words get clutter captions.
     Embeddings are kept per model, so repeated labels cost nothing.
     """
-    known = _EMBEDDED.setdefault(checkpoint.model, {})
+    known = _EMBEDDED.setdefault(cache_key(checkpoint), {})
     missing = list(dict.fromkeys(label for label in labels if label not in known))
     if missing:
-        vectors = class_text_embeddings(checkpoint.model, missing)
+        encode = text_encoder(checkpoint)
+        vectors = class_text_embeddings(encode, missing)
         background = [i for i, label in enumerate(missing) if label.lower() in BACKGROUND_WORDS]
         if background:
-            vectors[background] = ensemble(_encoder(checkpoint), [BACKGROUND_PROMPTS], templates=("{}",))
+            vectors[background] = ensemble(encode, [BACKGROUND_PROMPTS], templates=("{}",))
         known.update(zip(missing, vectors.astype(np.float32)))
     return np.stack([known[label] for label in labels]).astype(np.float32)
 
 
-def _encoder(checkpoint: Checkpoint):
-    return lambda texts: encode_text(checkpoint.model, texts).float().cpu().numpy()
-
-
-def embed_query(checkpoint: Checkpoint, query: str) -> np.ndarray:
+def embed_query(checkpoint: InferenceModel, query: str) -> np.ndarray:
     """(1, D) unit embedding of a query: its phrases' prompt ensembles, averaged."""
     vectors = embed(checkpoint, parse_query(query))
     mean = vectors.mean(axis=0)
     return (mean / max(float(np.linalg.norm(mean)), 1e-12))[None].astype(np.float32)
 
 
-def cut_query_note(checkpoint: Checkpoint, query: str) -> str | None:
+def cut_query_note(checkpoint: InferenceModel, query: str) -> str | None:
     """A note when a query's phrase, in the longest prompt template, is longer than the text tower's context:
     the tokenizer then cuts it silently, so the map answers only its first words."""
-    context = int(getattr(checkpoint.model, "context_length", 77))
+    context = context_length(checkpoint)
     prompts = [template.format(phrase) for phrase in parse_query(query) for template in TEMPLATES]
-    longest = max(int((open_clip.tokenize([text], context_length=len(text) + 2) != 0).sum()) for text in prompts)
+    longest = max(token_count(checkpoint, text) for text in prompts)
     if longest <= context:
         return None
     return (f"the query ({len(query):,} characters) is longer than the text tower's context of {context} tokens "
             "(prompt included): only its first words were used")
-
-
-def logit_scale(checkpoint: Checkpoint) -> float:
-    """The model's learned softmax temperature (CLIP's exp(logit_scale)), capped as open_clip does."""
-    scale = getattr(checkpoint.model, "logit_scale", None)
-    return float(min(100.0, scale.exp().item())) if scale is not None else 100.0
