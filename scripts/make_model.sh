@@ -92,6 +92,9 @@ $PY -m sarclip_core.train --stage clip --train-data "$LOCAL" --val-zeroshot "$OU
 # detection F1 on 100 SSDD training scenes; written into sarclip.json.
 $PY -m sarclip_core.train.calibrate "$MODEL_DIR" --data "$OUT/ssdd_windows.jsonl::$OUT/composed_windows.jsonl" \
     --peaks-data "$OUT/ssdd.train.jsonl"
+# The ONNX export (image tower with AnyReader's fusion and the dense cells, text tower, tokenizer merges) that the
+# scene engine runs on ONNX Runtime where PyTorch is not installed (requirements-qgis.txt); into the model folder.
+$PY -m sarclip_core.model export-onnx "$MODEL_DIR"
 
 # 7. Baseline for the model card: the same stage 2 without stage 1 (random image tower at the start).
 if [ "${NO_BASELINE:-0}" != 1 ]; then

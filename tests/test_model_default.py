@@ -82,6 +82,6 @@ def test_zero_shot_on_held_out_mstar(default, tmp_path):
 
 def test_shipped_model_is_small_and_records_how_to_read_sar(default):
     size = sum(f.stat().st_size for f in Path(DEFAULT_CHECKPOINT).rglob("*") if f.is_file())
-    assert size < 30 * 2 ** 20
+    assert size < 45 * 2 ** 20  # 17 MB of fp16 weights and their ONNX export (21 MB, fp16-stored)
     assert default.normalisation.method == "standardise" and default.channels == 1
     assert np.isfinite(default.model.logit_scale.item())

@@ -10,7 +10,9 @@ to the weights they came from:
 - TEXT_FILE: the text tower, token ids (N, L) -> embeddings (N, D), not normalised.
 
 AnyReader's resizing and tiling are array work around these graphs (onnx_runtime.OnnxReader); the
-tokenizer's merges file is copied beside them (tokenizer.py). The files are written under temporary
+tokenizer's merges file is copied beside them (tokenizer.py). Weights that float16 holds exactly (all
+that come from a checkpoint saved in fp16, such as the bundled model, except those the exporter folds
+together) are stored as float16 and cast back in the graph: half the size, the same numbers. The files are written under temporary
 names and the manifest last, so an interrupted export leaves no manifest and is not used.
 """
 
@@ -23,8 +25,11 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
+import onnx
 import open_clip
 import torch
+from onnx import TensorProto, helper, numpy_helper
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -144,4 +149,28 @@ def _export_graphs(checkpoint: Checkpoint, stage: Path, dense: bool) -> int:
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
             torch.onnx.export(module.eval(), args, str(stage / name), dynamo=False, opset_version=OPSET,
                               input_names=inputs, output_names=outputs, dynamic_axes=axes)
+        store_half(stage / name)
     return dim
+
+
+def store_half(path: Path) -> int:
+    """Store the graph's float32 weights that float16 represents exactly as float16, each cast back to float32 by
+    a Cast node at the graph's start (ONNX Runtime folds these when it loads the graph). Returns how many."""
+    model = onnx.load(str(path))
+    graph = model.graph
+    weights, casts = [], []
+    for weight in graph.initializer:
+        values = numpy_helper.to_array(weight) if weight.data_type == TensorProto.FLOAT else None
+        half = values.astype(np.float16) if values is not None and values.size >= 64 else None
+        if half is None or not np.array_equal(half.astype(np.float32), values):
+            weights.append(weight)
+            continue
+        weights.append(numpy_helper.from_array(half, f"{weight.name}.fp16"))
+        casts.append(helper.make_node("Cast", [f"{weight.name}.fp16"], [weight.name], to=TensorProto.FLOAT))
+    nodes = casts + list(graph.node)
+    del graph.initializer[:], graph.node[:]
+    graph.initializer.extend(weights)
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return len(casts)

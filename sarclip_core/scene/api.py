@@ -21,7 +21,7 @@ from ..data import read_chip
 from ..errors import SarclipError
 from ..io import OutputGrid, RasterInfo, describe
 from ..io.raster import NoCrsWarning
-from .backend import chip_embeddings, load, logit_scale
+from .backend import chip_embeddings, is_onnx, load, logit_scale
 from .blend import CellBlender, chunks
 from .calibration import Calibration, backgrounds_for, label_probabilities, query_probability, softmax
 from .counts import CellGrid, Point, StagedFile, field_names, write_cells, write_points
@@ -108,7 +108,8 @@ class Run:
 
     def summary(self, outputs: dict[str, str], message: str, **extra: Any) -> dict[str, Any]:
         seconds = time.perf_counter() - self.started
-        return {"scene": self.info.path, "outputs": outputs, **self.index.summary(),
+        return {"scene": self.info.path, "outputs": outputs, "backend": "onnx" if is_onnx(self.checkpoint) else "torch",
+                **self.index.summary(),
                 "seconds_query": round(seconds, 3),
                 "output_grid": {"width": self.grid.width, "height": self.grid.height, "factor": self.grid.factor,
                                 "georeferenced": self.info.georeferenced},

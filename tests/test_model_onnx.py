@@ -1,0 +1,131 @@
+"""ONNX export round trip: the exported graphs on ONNX Runtime give PyTorch's embeddings for chips, windows,
+cells and texts. Tolerance: 1e-5 max absolute difference between unit embeddings (measured: about 2e-7)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import open_clip
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sarclip_core.errors import SarclipError
+from sarclip_core.model import DEFAULT_CHECKPOINT, encode_chips, encode_text, load_checkpoint
+from sarclip_core.model.meta import READER_FILE
+from sarclip_core.model.onnx_export import export_onnx
+from sarclip_core.model.onnx_runtime import (CELLS_FILE, MANIFEST, TEXT_FILE, OnnxModel, load_onnx, resize)
+from sarclip_core.model.tokenizer import VOCAB_FILE, Tokenizer
+from sarclip_core.scene.backend import logit_scale, model_identity
+from sarclip_core.scene.encoder import WindowEncoder
+
+from conftest import ROOT
+
+TOLERANCE = 1e-5
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    """A copy of the bundled model (without any export it ships), exported here."""
+    folder = tmp_path_factory.mktemp("onnx") / "model"
+    shutil.copytree(DEFAULT_CHECKPOINT, folder, ignore=shutil.ignore_patterns("*.onnx", MANIFEST, VOCAB_FILE))
+    export_onnx(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def both(exported):
+    return load_checkpoint(exported), load_onnx(exported, threads=1)
+
+
+def test_export_writes_the_graphs_and_a_manifest_tied_to_the_weights(exported, both):
+    checkpoint, onnx_model = both
+    assert {p.name for p in exported.glob("*.onnx")} == {"image_encoder.onnx", "image_fusion.onnx", CELLS_FILE, TEXT_FILE}
+    assert onnx_model.identity == model_identity(checkpoint)  # an ONNX run reuses a PyTorch run's scene index
+    assert onnx_model.logit_scale == pytest.approx(logit_scale(checkpoint))
+    assert onnx_model.context_length == checkpoint.model.context_length
+    assert (onnx_model.normalisation, onnx_model.channels, onnx_model.calibration) == \
+        (checkpoint.normalisation, checkpoint.channels, checkpoint.calibration)
+    # weights float16 holds exactly are stored as float16: the text graph is about half its float32 size
+    text_weights = sum(p.numel() for name, p in checkpoint.model.named_parameters() if not name.startswith("visual."))
+    assert (exported / TEXT_FILE).stat().st_size < 0.6 * 4 * text_weights
+
+
+def test_chips_of_any_size_and_channels_match_anyreader(both, rng):
+    checkpoint, onnx_model = both
+    chips = [rng.normal(size=shape).astype(np.float32) for shape in
+             [(1, 128, 128), (1, 300, 200), (2, 64, 90), (3, 129, 400), (1, 40, 40)]]
+    expected = encode_chips(checkpoint.reader, chips).numpy()
+    got = onnx_model.reader.encode_chips(chips)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < TOLERANCE
+
+
+@pytest.mark.parametrize("tile", [128, 256, 96])
+def test_window_cells_match_the_scene_engines_encoder(both, rng, tile):
+    checkpoint, onnx_model = both
+    windows = rng.normal(size=(5, 3, tile, tile)).astype(np.float32)
+    expected = WindowEncoder(checkpoint)(windows)
+    got = onnx_model.window_encoder()(windows)
+    assert got.shape == expected.shape == (5, tile // 32, tile // 32, 256)
+    assert np.abs(got - expected).max() < TOLERANCE
+    assert onnx_model.window_encoder().cell_shape(tile) == WindowEncoder(checkpoint).cell_shape(tile)
+
+
+def test_texts_match_open_clip_including_a_cut_one(both):
+    checkpoint, onnx_model = both
+    texts = ["a SAR image of a ship.", "land", "T72, BMP2 &amp; clutter; open water near the coast " * 4, ""]
+    expected = encode_text(checkpoint.model, texts).numpy()
+    assert np.abs(onnx_model.encode_texts(texts) - expected).max() < TOLERANCE
+
+
+def test_tokenizer_gives_open_clips_tokens():
+    tokenizer = Tokenizer(Path(open_clip.__file__).parent / VOCAB_FILE)
+    texts = ["a SAR image of a ship.", "T72, BMP2; ZSU-234 &amp; clutter", "Ünïcode café 東京 123 don't",
+             "", "  many   spaces\t", "x" * 300, "  HTML &lt;b&gt; entities  "]
+    for context in (32, 77):
+        assert (tokenizer(texts, context) == open_clip.tokenize(texts, context_length=context).numpy()).all()
+    assert tokenizer.count("a ship") == 4  # start, a, ship, end
+
+
+@pytest.mark.parametrize("shape", [(3, 300, 200), (1, 64, 64), (2, 129, 1000), (3, 128, 128)])
+def test_resize_is_anyreaders_antialiased_bilinear(rng, shape):
+    x = rng.normal(size=shape).astype(np.float32)
+    expected = F.interpolate(torch.from_numpy(x)[None], size=(128, 128), mode="bilinear", antialias=True,
+                             align_corners=False)[0].numpy()
+    assert np.abs(resize(x, 128) - expected).max() < TOLERANCE
+
+
+def test_stale_or_missing_export_is_a_one_line_error_naming_the_command(exported, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(exported, folder)
+    (folder / READER_FILE).write_bytes((folder / READER_FILE).read_bytes()[:-1] + b"\0")
+    with pytest.raises(SarclipError, match=r"made from other weights than anyreader.safetensors.*export-onnx"):
+        load_onnx(folder)
+    (folder / CELLS_FILE).unlink()
+    with pytest.raises(SarclipError, match=f"lacks {CELLS_FILE}"):
+        load_onnx(folder)
+    (folder / MANIFEST).unlink()
+    with pytest.raises(SarclipError, match="has no ONNX export; make it with `python -m sarclip_core.model export-onnx"):
+        load_onnx(folder)
+
+
+def test_export_command_line(exported, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    bad = subprocess.run([sys.executable, "-m", "sarclip_core.model", "export-onnx", str(tmp_path / "nothing")],
+                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
+    assert "not a checkpoint folder" in bad.stderr
+    folder = tmp_path / "model"
+    shutil.copytree(exported, folder, ignore=shutil.ignore_patterns("*.onnx", MANIFEST))
+    good = subprocess.run([sys.executable, "-m", "sarclip_core.model", "export-onnx", str(folder)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert good.returncode == 0, good.stderr
+    assert "ONNX export written" in good.stdout
+    assert isinstance(load_onnx(folder), OnnxModel)
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no staging left behind
