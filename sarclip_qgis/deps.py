@@ -1,4 +1,8 @@
-"""Check that the engine's Python dependencies import in the Python QGIS runs, and say how to fix it."""
+"""Check that the engine's inference dependencies import in the Python QGIS runs, and say how to fix it.
+
+The plugin runs the scene engine on ONNX Runtime (the bundled model's ONNX export), so what it needs is
+requirements-qgis.txt (about 80 MB), not PyTorch; with PyTorch installed too, the engine uses it.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-# module name -> pip requirement; numpy stays < 2 because QGIS, GDAL and rasterio are built against 1.x
+from . import paths
+
+# module name -> its distribution: what the engine's inference path imports beyond the standard library, all of
+# it pinned in requirements-qgis.txt (numpy stays < 2: QGIS, GDAL and rasterio are built against 1.x)
 REQUIREMENTS = {
-    "numpy": "numpy<2",
+    "numpy": "numpy",
     "rasterio": "rasterio",
-    "torch": "torch",
-    "torchvision": "torchvision",
-    "open_clip": "open_clip_torch",
-    "safetensors": "safetensors",
+    "onnxruntime": "onnxruntime",
+    "regex": "regex",
+    "ftfy": "ftfy",
 }
+REQUIREMENTS_FILE = paths.bundle_root() / "requirements-qgis.txt"
 
 
 @dataclass(frozen=True)
@@ -46,11 +53,11 @@ def qgis_python() -> str:
     return str(candidate) if candidate.exists() else "python3"
 
 
-def install_command(missing: list[Missing], target: str | None = None) -> str:
-    """The exact pip command for the Python this QGIS runs (optionally into a --target folder)."""
-    packages = " ".join(f'"{m.requirement}"' for m in missing if m.module != "numpy")
+def install_command(target: str | None = None) -> str:
+    """The exact pip command for the Python this QGIS runs (optionally into a --target folder): the plugin's
+    inference-only requirements file, shipped with it."""
     where = f' --target "{target}"' if target else " --user"
-    return f'"{qgis_python()}" -m pip install{where} {packages} "numpy<2"'.replace("  ", " ")
+    return f'"{qgis_python()}" -m pip install{where} -r "{REQUIREMENTS_FILE}"'
 
 
 def explain(missing: list[Missing], detail: str = "", target: str | None = None) -> str:
@@ -59,4 +66,4 @@ def explain(missing: list[Missing], detail: str = "", target: str | None = None)
         return f"the SARCLIP engine failed to import: {detail}"
     names = ", ".join(m.module for m in missing)
     return (f"SARCLIP needs {names} in the Python that QGIS runs (Python {sys.version.split()[0]}). "
-            f"Install with: {install_command(missing, target)} and restart QGIS.")
+            f"Install with: {install_command(target)} and restart QGIS.")

@@ -78,12 +78,12 @@ class SarclipDock(QgsDockWidget):
     # ---- building the widgets ----
 
     def _dependency_banner(self) -> QWidget:
-        """Shown only when torch/open_clip/... are missing: what, the exact command, and an Install button."""
+        """Shown only when onnxruntime/rasterio/... are missing: what, the exact command, and an Install button."""
         self.banner = QWidget()
         box = QVBoxLayout(self.banner)
         box.setContentsMargins(0, 0, 0, 0)
         missing = deps.missing_dependencies()
-        self.install_command = deps.install_command(missing, str(paths.dependencies_dir())) if missing else ""
+        self.install_command = deps.install_command(str(paths.dependencies_dir())) if missing else ""
         self.banner_text = QLabel(deps.explain(missing, target=str(paths.dependencies_dir())) if missing else "")
         self.banner_text.setWordWrap(True)
         self.banner_text.setTextInteractionFlags(Qt.TextSelectableByMouse)

@@ -15,7 +15,7 @@ PLUGIN_DIR = Path(__file__).resolve().parent
 PLUGIN_NAME = PLUGIN_DIR.name
 
 
-def _bundle_root() -> Path:
+def bundle_root() -> Path:
     """The folder holding sarclip_core/: engine/ in the zip, else the repository root."""
     bundled = PLUGIN_DIR / "engine"
     return bundled if (bundled / "sarclip_core").is_dir() else PLUGIN_DIR.parent
@@ -27,7 +27,7 @@ ICONS = RESOURCES / "icons"
 
 
 def dependencies_dir() -> Path:
-    """Folder in the QGIS profile where the install button puts torch/open_clip (`pip --target`)."""
+    """Folder in the QGIS profile where the install button puts the engine's requirements (`pip --target`)."""
     from qgis.core import QgsApplication
 
     return Path(QgsApplication.qgisSettingsDirPath()) / "python" / "sarclip_dependencies"
@@ -35,7 +35,7 @@ def dependencies_dir() -> Path:
 
 def add_engine_paths() -> None:
     """Make `import sarclip_core` find the bundled engine and the profile's installed dependencies."""
-    root = str(_bundle_root())
+    root = str(bundle_root())
     if root not in sys.path:
         sys.path.insert(0, root)
     try:
@@ -53,7 +53,7 @@ def style(name: str) -> str:
 
 def help_page() -> Path:
     """The README (the plugin's help page): in the zip's engine/ folder, or at the repository root."""
-    return _bundle_root() / "README.md"
+    return bundle_root() / "README.md"
 
 
 def icon(name: str = "sarclip.svg") -> str:

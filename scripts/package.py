@@ -6,6 +6,7 @@ Layout inside the zip (what the Plugin Manager's "Install from ZIP" unpacks):
     sarclip_qgis/engine/sarclip_core/ (the engine, with its package data in sarclip_core/resources/:
                                        the vocabulary, the demo scene, the default model when present)
     sarclip_qgis/engine/README.md (the help page the algorithms' Help buttons open)
+    sarclip_qgis/engine/requirements-qgis.txt (what the dependency banner's Install button installs)
 Only source and data files go in: no __pycache__, nothing git ignores, no other trained models.
 The zip is reproducible (sorted entries, fixed timestamps) and written atomically.
 """
@@ -67,7 +68,8 @@ def _is_other_model(path: Path) -> bool:
 
 def entries() -> list[tuple[Path, str]]:
     """(source file, name in the zip) for everything the plugin needs."""
-    pairs = [(ROOT / "metadata.txt", f"{TOP}/metadata.txt"), (ROOT / "README.md", f"{TOP}/engine/README.md")]
+    pairs = [(ROOT / "metadata.txt", f"{TOP}/metadata.txt"), (ROOT / "README.md", f"{TOP}/engine/README.md"),
+             (ROOT / "requirements-qgis.txt", f"{TOP}/engine/requirements-qgis.txt")]
     pairs += [(f, f"{TOP}/{f.relative_to(ROOT / 'sarclip_qgis').as_posix()}") for f in _walk(ROOT / "sarclip_qgis")]
     pairs += [(f, f"{TOP}/engine/{f.relative_to(ROOT).as_posix()}") for f in _walk(ROOT / "sarclip_core")
               if not _is_other_model(f)]

@@ -16,7 +16,8 @@ from sarclip_core.errors import SarclipError
 from sarclip_core.model import DEFAULT_CHECKPOINT, load_model
 from sarclip_core.model.onnx_runtime import OnnxModel, load_onnx
 from sarclip_core.scene import SceneSettings, classify_labels, image_query, text_query
-from sarclip_core.scene.backend import load, resolve_backend
+from sarclip_core.scene import load_model as load_for_scene
+from sarclip_core.scene.backend import resolve_backend
 
 from conftest import ROOT
 
@@ -75,11 +76,11 @@ def test_auto_picks_onnx_runtime_when_torch_is_missing(monkeypatch):
     assert resolve_backend("auto") == "torch"  # this test environment has PyTorch
     monkeypatch.setitem(sys.modules, "torch", None)
     assert resolve_backend("auto") == "onnx"
-    assert isinstance(load("default"), OnnxModel)
+    assert isinstance(load_for_scene("default"), OnnxModel)
     with pytest.raises(SarclipError, match="the torch backend needs PyTorch"):
         resolve_backend("torch")
     with pytest.raises(SarclipError, match="an open_clip name needs PyTorch"):
-        load("RN50:openai")
+        load_for_scene("RN50:openai")
 
 
 def _cli(tmp_path, *args):

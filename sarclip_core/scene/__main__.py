@@ -165,9 +165,9 @@ def run(args: argparse.Namespace) -> dict:
             raise SarclipError(f"{example}: --example image not found")
     check_outputs(args)
     with output_folder(args.out, args.index_dir), staged_outputs(args.out) as stage:
-        from .backend import load  # the model (PyTorch, or ONNX Runtime): only now that inputs and outputs are good
+        from .backend import load_model  # PyTorch or ONNX Runtime: only now that inputs and outputs are good
 
-        summary = _analyse(args, load(args.model, args.backend), settings, stage)
+        summary = _analyse(args, load_model(args.model, args.backend), settings, stage)
         return json.loads(json.dumps(summary).replace(json.dumps(str(stage))[1:-1], json.dumps(str(args.out))[1:-1]))
 
 

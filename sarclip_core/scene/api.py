@@ -21,7 +21,7 @@ from ..data import read_chip
 from ..errors import SarclipError
 from ..io import OutputGrid, RasterInfo, describe
 from ..io.raster import NoCrsWarning
-from .backend import chip_embeddings, is_onnx, load, logit_scale
+from .backend import chip_embeddings, is_onnx, load_model, logit_scale
 from .blend import CellBlender, chunks
 from .calibration import Calibration, backgrounds_for, label_probabilities, query_probability, softmax
 from .counts import CellGrid, Point, StagedFile, field_names, write_cells, write_points
@@ -118,7 +118,7 @@ class Run:
 
 def _checkpoint(model: str | os.PathLike | InferenceModel) -> InferenceModel:
     """A loaded model as given; a --model value loaded on the backend `auto` picks (backend.py)."""
-    return load(model) if isinstance(model, (str, os.PathLike)) else model
+    return load_model(model) if isinstance(model, (str, os.PathLike)) else model
 
 
 def _scene(scene: str | os.PathLike) -> tuple[RasterInfo, list[str]]:

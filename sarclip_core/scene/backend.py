@@ -44,7 +44,7 @@ def resolve_backend(backend: str = "auto") -> str:
     return backend
 
 
-def load(spec: str | os.PathLike = "default", backend: str = "auto") -> InferenceModel:
+def load_model(spec: str | os.PathLike = "default", backend: str = "auto") -> InferenceModel:
     """The model for a --model value on a backend: 'default' or a checkpoint folder on either, an open_clip
     name on PyTorch only (ONNX Runtime runs checkpoint folders that hold an export)."""
     if resolve_backend(backend) == "onnx":
@@ -53,9 +53,9 @@ def load(spec: str | os.PathLike = "default", backend: str = "auto") -> Inferenc
             raise SarclipError(f"{spec}: ONNX Runtime runs checkpoint folders with an ONNX export; "
                                "an open_clip name needs PyTorch (requirements.txt)")
         return load_onnx(folder)
-    from ..model import load_model
+    from ..model import load_model as load_torch
 
-    return load_model(spec)
+    return load_torch(spec)
 
 
 def is_onnx(model: InferenceModel) -> bool:

@@ -1,6 +1,6 @@
 """The plugin's only door to sarclip_core.scene: import it lazily and translate its errors and callbacks.
 
-Importing torch at plugin load would crash or slow QGIS when it is missing, so the engine is imported
+Importing the engine at plugin load would fail or slow QGIS when a dependency is missing, so it is imported
 when an algorithm runs; a failed import becomes a QgsProcessingException that names what is missing
 and the exact install command (the same text the dock panel shows).
 """
@@ -56,14 +56,15 @@ def session_model(spec: str):
     """The model for a MODEL value ('default', a checkpoint folder, an open_clip name), loaded once per QGIS
     session and again only when its files change. One model is kept: a dock session's queries then reuse its
     weights and its text embeddings (sarclip_core.scene.prompts) instead of reloading both on every run."""
-    from sarclip_core.model import DEFAULT_CHECKPOINT, load_model
+    from sarclip_core.model import DEFAULT_CHECKPOINT
+    from sarclip_core.scene import load_model
 
     folder = DEFAULT_CHECKPOINT if spec == "default" else Path(spec)
     files = sorted(folder.iterdir()) if folder.is_dir() else []
     key = (spec, tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file()))
     with _loading:
         if key not in _loaded:
-            model = load_model(spec)
+            model = load_model(spec)  # PyTorch where it is installed, else ONNX Runtime (the checkpoint's export)
             _loaded.clear()
             _loaded[key] = model
         return _loaded[key]
