@@ -11,7 +11,7 @@ __getattr__ = lazy_attributes(__name__, {
     "load_checkpoint": ".checkpoint", "load_weights": ".checkpoint", "read_weights": ".checkpoint",
     "save_checkpoint": ".checkpoint", "encode_chips": ".encode", "encode_text": ".encode", "CONFIG_DIR": ".factory",
     "DEFAULT_MODEL": ".factory", "create_model": ".factory", "model_config": ".factory", "model_name": ".factory",
-    "DEFAULT_CHECKPOINT": ".resolve", "load_model": ".resolve"})
+    "DEFAULT_CHECKPOINT": ".meta", "load_model": ".resolve"})
 
 __all__ = [
     "AnyReader", "CONFIG_DIR", "Checkpoint", "DEFAULT_CHECKPOINT", "DEFAULT_MODEL", "Reading", "TileFusion", "create_model",
