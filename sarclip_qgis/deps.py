@@ -21,6 +21,9 @@ REQUIREMENTS = {
     "onnxruntime": "onnxruntime",
     "regex": "regex",
     "ftfy": "ftfy",
+    "sklearn": "scikit-learn",
+    "scipy": "scipy",
+    "matplotlib": "matplotlib",
 }
 REQUIREMENTS_FILE = paths.bundle_root() / "requirements-qgis.txt"
 
@@ -53,11 +56,15 @@ def qgis_python() -> str:
     return str(candidate) if candidate.exists() else "python3"
 
 
-def install_command(target: str | None = None) -> str:
-    """The exact pip command for the Python this QGIS runs (optionally into a --target folder): the plugin's
-    inference-only requirements file, shipped with it."""
-    where = f' --target "{target}"' if target else " --user"
-    return f'"{qgis_python()}" -m pip install{where} -r "{REQUIREMENTS_FILE}"'
+def install_command(target: str | None = None, python: str | None = None) -> str:
+    """The exact pip command for the Python this QGIS runs: the plugin's inference-only requirements file
+    (shipped with it) into a folder (`--prefix`, which paths.add_engine_paths puts on sys.path), else --user.
+
+    --prefix rather than --target: pip then installs only what QGIS's Python lacks (on Debian 12 about 140 MB),
+    where --target would add its own numpy, scipy, matplotlib and rasterio beside QGIS's (570 MB).
+    """
+    where = f' --prefix "{target}"' if target else " --user"
+    return f'"{python or qgis_python()}" -m pip install{where} -r "{REQUIREMENTS_FILE}"'
 
 
 def explain(missing: list[Missing], detail: str = "", target: str | None = None) -> str:

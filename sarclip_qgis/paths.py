@@ -9,6 +9,7 @@ the engine's data (vocabulary, default model) is the engine's package data.
 from __future__ import annotations
 
 import sys
+import sysconfig
 from pathlib import Path
 
 PLUGIN_DIR = Path(__file__).resolve().parent
@@ -27,10 +28,17 @@ ICONS = RESOURCES / "icons"
 
 
 def dependencies_dir() -> Path:
-    """Folder in the QGIS profile where the install button puts the engine's requirements (`pip --target`)."""
+    """Folder in the QGIS profile where the install button puts the engine's requirements (`pip --prefix`)."""
     from qgis.core import QgsApplication
 
     return Path(QgsApplication.qgisSettingsDirPath()) / "python" / "sarclip_dependencies"
+
+
+def prefix_paths(prefix: Path) -> list[Path]:
+    """Where `pip install --prefix PREFIX` puts packages for this Python: its install scheme's library folders
+    under PREFIX (Debian: local/lib/python3.X/dist-packages; Windows: Lib/site-packages)."""
+    scheme = sysconfig.get_paths(vars={"base": str(prefix), "platbase": str(prefix)})
+    return list(dict.fromkeys(Path(scheme[name]) for name in ("purelib", "platlib")))
 
 
 def add_engine_paths() -> None:
@@ -42,8 +50,9 @@ def add_engine_paths() -> None:
         deps = dependencies_dir()
     except ImportError:  # outside QGIS (plain engine tests): nothing to add
         return
-    if deps.is_dir() and str(deps) not in sys.path:
-        sys.path.append(str(deps))
+    for folder in [deps, *prefix_paths(deps)]:  # the folder itself: what earlier versions installed with --target
+        if folder.is_dir() and str(folder) not in sys.path:
+            sys.path.append(str(folder))
 
 
 def style(name: str) -> str:

@@ -160,7 +160,7 @@ def test_missing_dependencies_are_named_with_the_install_command(run, tmp_path, 
     with pytest.raises(qgis_core.QgsProcessingException) as error:
         run("text_query", QUERY="ship", OUTPUT=str(tmp_path / "heat.tif"))
     text = str(error.value)
-    assert "SARCLIP needs sarclip_no_such_module" in text and '-m pip install --target' in text
+    assert "SARCLIP needs sarclip_no_such_module" in text and '-m pip install --prefix' in text
     assert text.rstrip().endswith(f'-r "{deps.REQUIREMENTS_FILE}" and restart QGIS.')
 
 

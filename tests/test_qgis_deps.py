@@ -22,7 +22,7 @@ def test_install_command_installs_the_inference_only_requirements(monkeypatch):
     assert [m.module for m in missing] == ["sarclip_no_such_module"]
     assert "ModuleNotFoundError" in missing[0].reason
     command = deps.install_command(target="/home/me/.local/share/QGIS/python/deps")
-    assert command.endswith(f'-m pip install --target "/home/me/.local/share/QGIS/python/deps" '
+    assert command.endswith(f'-m pip install --prefix "/home/me/.local/share/QGIS/python/deps" '
                             f'-r "{deps.REQUIREMENTS_FILE}"')
     assert "python3" in command and "torch" not in command
     assert "SARCLIP needs sarclip_no_such_module" in deps.explain(missing)

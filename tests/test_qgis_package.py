@@ -39,10 +39,11 @@ def profile(tmp_path):
 
 
 def qgis_process(config, *args: str, timeout: float = 600, site: str | None = None) -> subprocess.CompletedProcess:
-    """qgis_process.bin on that profile, with the venv's packages (or those of `site`) but not this repository
-    on sys.path."""
+    """qgis_process.bin on that profile, with the venv's packages (or those of `site`; "" for none) but not this
+    repository on sys.path."""
     env = {k: v for k, v in os.environ.items() if k not in ("QGIS_CUSTOM_CONFIG_PATH", "PYTHONPATH", "QGIS_PLUGINPATH")}
-    site = site or next(p for p in sys.path if p.endswith("site-packages") and p.startswith(sys.prefix))
+    if site is None:
+        site = next(p for p in sys.path if p.endswith("site-packages") and p.startswith(sys.prefix))
     env.update(QGIS_CUSTOM_CONFIG_PATH=str(config), PYTHONPATH=site, QT_QPA_PLATFORM="offscreen",
                SARCLIP_CACHE=str(config.parent / "cache"), HF_HUB_OFFLINE="1")
     return subprocess.run([QGIS_PROCESS, *args], env=env, cwd=config.parent, capture_output=True, text=True,

@@ -390,7 +390,7 @@ def test_dock_shows_missing_dependencies_with_the_install_command(qgis_iface, mo
     try:
         assert dock.banner.isVisibleTo(dock)
         assert "SARCLIP needs sarclip_no_such_module" in dock.banner_text.text()
-        assert dock.install_command.endswith('requirements-qgis.txt"') and "--target" in dock.install_command
+        assert dock.install_command.endswith('requirements-qgis.txt"') and "--prefix" in dock.install_command
         assert dock.install_button.isEnabled()
     finally:
         dock.deleteLater()

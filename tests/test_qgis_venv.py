@@ -1,16 +1,19 @@
 """What an analyst installs: a fresh virtualenv over the system Python (the one QGIS runs), given only
-requirements-qgis.txt, has no PyTorch, stays under 300 MB, and runs the scene command line and qgis_process on
-the real Sentinel-1 scene (ONNX Runtime with the bundled model's export). pip's cache is reused between runs."""
+requirements-qgis.txt, has no PyTorch, stays under 300 MB and runs the scene command line on the real
+Sentinel-1 scene; the plugin's Install command does the same for QGIS, and qgis_process then runs a query
+(ONNX Runtime with the bundled model's export). pip's cache is reused between runs."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 
 import pytest
 
 from conftest import ROOT
+from sarclip_qgis import deps
 from test_qgis_package import QGIS_PROCESS, profile, qgis_process  # noqa: F401  (profile is a fixture)
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -36,10 +39,6 @@ def _python(venv, *args, **kwargs) -> subprocess.CompletedProcess:
                           timeout=600, **kwargs)
 
 
-def _site(venv) -> str:
-    return str(next((venv / "lib").glob("python3*/site-packages")))
-
-
 def test_venv_has_no_pytorch_and_stays_small(venv):
     found = _python(venv, "-c", "import importlib.util as u; print([m for m in ('torch', 'open_clip', 'onnxruntime') "
                                 "if u.find_spec(m)])")
@@ -59,11 +58,22 @@ def test_scene_command_line_runs_on_the_sentinel1_scene(venv, sentinel1, tmp_pat
 
 
 @pytest.mark.skipif(QGIS_PROCESS is None, reason="qgis_process.bin is not installed")
-def test_qgis_process_text_query_runs_with_only_these_packages(venv, profile, sentinel1, tmp_path):  # noqa: F811
-    assert qgis_process(profile, "plugins", "enable", "sarclip_qgis", site=_site(venv)).returncode == 0
+def test_install_button_command_then_qgis_process_text_query(profile, sentinel1, tmp_path):  # noqa: F811
+    """The dock's Install command, run with the system Python into the fresh profile's dependency folder, and
+    then qgis_process with nothing else on its path: the plugin finds what was installed and runs a query."""
+    folder = profile / "profiles" / "default" / "python" / "sarclip_dependencies"
+    command = deps.install_command(str(folder), python=SYSTEM_PYTHON)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(shlex.split(command), capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size <= MAX_BYTES, f"{size / 2 ** 20:.0f} MB installed"
+    installed = {p.name for site in folder.glob("**/*-packages") for p in site.iterdir()}
+    assert "onnxruntime" in installed and not installed & {"torch", "numpy", "rasterio"}  # QGIS's own are used
+    assert qgis_process(profile, "plugins", "enable", "sarclip_qgis", site="").returncode == 0
     out = tmp_path / "ship_heatmap.tif"
     ran = qgis_process(profile, "run", "sarclip:text_query", "--json", "--", f"INPUT={sentinel1}", "QUERY=ship",
-                       "MODEL=default", f"OUTPUT={out}", site=_site(venv))
+                       "MODEL=default", f"OUTPUT={out}", site="")
     assert ran.returncode == 0, ran.stderr[-2000:]
     results = json.loads(ran.stdout[ran.stdout.index("{"):])["results"]
     assert results["MESSAGE"].startswith("heatmap written; ") and out.is_file()
