@@ -26,21 +26,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from scene_bench import make_scene  # noqa: E402  (bench/ is on sys.path: this script's folder)
 ROUNDS = 3
 THREADS = int(os.environ.get("THREADS", os.cpu_count() or 1))
-
-
-def make_scene(path: Path, width: int, height: int) -> None:
-    """Exponential speckle (linear power) in float32, tiled GeoTIFF, 10 m pixels in UTM 31N."""
-    import rasterio
-    from rasterio.transform import from_origin
-
-    rng = np.random.default_rng(0)
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32",
-                       crs="EPSG:32631", transform=from_origin(600000, 4800000, 10, 10), tiled=True) as ds:
-        for row in range(0, height, 512):
-            rows = min(512, height - row)
-            ds.write(rng.exponential(1, (1, rows, width)).astype(np.float32), window=((row, row + rows), (0, width)))
 
 
 def models():

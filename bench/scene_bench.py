@@ -24,14 +24,16 @@ ROUNDS = 3  # throughput: indexing and the raw encoder alternate this many times
 sys.path.insert(0, str(ROOT))
 
 
-def make_scene(path: Path, size: int) -> None:
+def make_scene(path: Path, size: int, height: int | None = None) -> None:
+    """Exponential speckle in float32, a tiled GeoTIFF of size x size px (size x height), 10 m pixels in UTM 31N."""
     import rasterio
     from rasterio.transform import from_origin
     rng = np.random.default_rng(0)
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=1, dtype="float32",
+    height = height or size
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=height, count=1, dtype="float32",
                        crs="EPSG:32631", transform=from_origin(600000, 4800000, 10, 10), tiled=True) as ds:
-        for row in range(0, size, 512):
-            h = min(512, size - row)
+        for row in range(0, height, 512):
+            h = min(512, height - row)
             ds.write(rng.exponential(1, (1, h, size)).astype(np.float32), window=((row, row + h), (0, size)))
 
 
