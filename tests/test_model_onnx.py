@@ -3,6 +3,7 @@ cells and texts. Tolerance: 1e-5 max absolute difference between unit embeddings
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,7 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from sarclip_core.errors import SarclipError
-from sarclip_core.model import DEFAULT_CHECKPOINT, encode_chips, encode_text, load_checkpoint
+from sarclip_core.model import (DEFAULT_CHECKPOINT, create_model, encode_chips, encode_text, load_checkpoint,
+                                save_checkpoint)
 from sarclip_core.model.meta import READER_FILE
 from sarclip_core.model.onnx_export import export_onnx
 from sarclip_core.model.onnx_runtime import (CELLS_FILE, MANIFEST, TEXT_FILE, OnnxModel, load_onnx, resize)
@@ -129,3 +131,21 @@ def test_export_command_line(exported, tmp_path):
     assert "ONNX export written" in good.stdout
     assert isinstance(load_onnx(folder), OnnxModel)
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_a_vit_tower_without_dense_readout_exports_its_window_embeddings(tmp_path, rng):
+    """ViT towers have no cell readout: the export then serves the scene engine's window path (AnyReader)."""
+    config = {"embed_dim": 64, "vision_cfg": {"image_size": 128, "layers": 1, "width": 64, "head_width": 32,
+                                              "patch_size": 32},
+              "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 1}}
+    (tmp_path / "tiny-vit.json").write_text(json.dumps(config))
+    torch.manual_seed(0)
+    folder = save_checkpoint(tmp_path / "vit", create_model(str(tmp_path / "tiny-vit.json")), config)
+    export_onnx(folder)
+    assert not (folder / CELLS_FILE).exists()
+    checkpoint, onnx_model = load_checkpoint(folder), load_onnx(folder, threads=1)
+    for tile in (128, 200):  # the native size (one tile fused with itself), and AnyReader's tiles + global view
+        windows = rng.normal(size=(3, 3, tile, tile)).astype(np.float32)
+        expected = WindowEncoder(checkpoint)(windows)
+        assert np.abs(onnx_model.window_encoder()(windows) - expected).max() < TOLERANCE
+    assert np.abs(onnx_model.encode_texts(["a ship"]) - encode_text(checkpoint.model, ["a ship"]).numpy()).max() < TOLERANCE

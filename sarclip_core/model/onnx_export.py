@@ -144,13 +144,23 @@ def _export_graphs(checkpoint: Checkpoint, stage: Path, dense: bool) -> int:
     if dense:
         graphs.append((_Cells(reader.encoder), (chips,), CELLS_FILE, ["windows"], ["cells"],
                        {"windows": {0: "batch", 2: "height", 3: "width"}, "cells": {0: "batch", 1: "rows", 2: "cols"}}))
-    for module, args, name, inputs, outputs, axes in graphs:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-            torch.onnx.export(module.eval(), args, str(stage / name), dynamo=False, opset_version=OPSET,
-                              input_names=inputs, output_names=outputs, dynamic_axes=axes)
-        store_half(stage / name)
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)  # its fused attention op has no ONNX form (ViT towers)
+    try:
+        for module, args, name, inputs, outputs, axes in graphs:
+            _export(module, args, stage / name, inputs, outputs, axes)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     return dim
+
+
+def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], axes: dict) -> None:
+    """One graph, traced by the TorchScript exporter (the dynamo one needs onnxscript), weights stored in half."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
+        torch.onnx.export(module.eval(), args, str(path), dynamo=False, opset_version=OPSET,
+                          input_names=inputs, output_names=outputs, dynamic_axes=axes)
+    store_half(path)
 
 
 def store_half(path: Path) -> int:
