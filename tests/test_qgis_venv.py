@@ -62,6 +62,8 @@ def test_install_button_command_then_qgis_process_text_query(profile, sentinel1,
     """The dock's Install command, run with the system Python into the fresh profile's dependency folder, and
     then qgis_process with nothing else on its path: the plugin finds what was installed and runs a query."""
     folder = profile / "profiles" / "default" / "python" / "sarclip_dependencies"
+    shipped = profile / "profiles" / "default" / "python" / "plugins" / "sarclip_qgis" / "engine" / "requirements-qgis.txt"
+    assert shipped.read_text() == deps.REQUIREMENTS_FILE.read_text()  # the file the zip's Install button names
     command = deps.install_command(str(folder), python=SYSTEM_PYTHON)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     done = subprocess.run(shlex.split(command), capture_output=True, text=True, env=env, timeout=600)
