@@ -28,6 +28,6 @@ fi
 [ -x "$VENV/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$VENV"
 echo "setup: installing Python packages into $VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
-"$VENV/bin/python" -c "import torch, torchvision, open_clip, rasterio, qgis.core, numpy; assert numpy.__version__ < '2'"
+"$VENV/bin/python" -c "import torch, torchvision, open_clip, onnx, onnxruntime, rasterio, qgis.core, numpy; assert numpy.__version__ < '2'"
 echo "$want" > "$stamp"
 echo "setup: done"

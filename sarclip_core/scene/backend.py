@@ -100,7 +100,7 @@ def chip_embeddings(model: InferenceModel, chips: Sequence[np.ndarray]) -> np.nd
 
 
 def token_count(model: InferenceModel, text: str) -> int:
-    """Tokens of one text, start and end included, uncut; and the text tower's context via `context_length`."""
+    """Tokens of one text, start and end of text included, before any cut to the text tower's context."""
     if is_onnx(model):
         return model.tokenizer.count(text)
     import open_clip
