@@ -27,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from scene_bench import make_scene  # noqa: E402  (bench/ is on sys.path: this script's folder)
+
 ROUNDS = 3
 THREADS = int(os.environ.get("THREADS", os.cpu_count() or 1))
 
@@ -47,7 +48,7 @@ def encoder() -> None:
     encoders = {name: window_encoder(model) for name, model in models().items()}
     batches = [np.random.default_rng(seed).normal(size=(64, 3, 128, 128)).astype(np.float32) for seed in range(4)]
     rates: dict[str, list[float]] = {name: [] for name in encoders}
-    for name, encode in encoders.items():  # warm-up
+    for encode in encoders.values():  # warm-up
         encode(batches[0])
     for _ in range(ROUNDS):
         for name, encode in encoders.items():

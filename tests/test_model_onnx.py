@@ -16,17 +16,22 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from paths import ROOT
 from sarclip_core.errors import SarclipError
-from sarclip_core.model import (DEFAULT_CHECKPOINT, create_model, encode_chips, encode_text, load_checkpoint,
-                                save_checkpoint)
+from sarclip_core.model import (
+    DEFAULT_CHECKPOINT,
+    create_model,
+    encode_chips,
+    encode_text,
+    load_checkpoint,
+    save_checkpoint,
+)
 from sarclip_core.model.meta import READER_FILE
 from sarclip_core.model.onnx_export import export_onnx
-from sarclip_core.model.onnx_runtime import (CELLS_FILE, MANIFEST, TEXT_FILE, OnnxModel, load_onnx, resize)
+from sarclip_core.model.onnx_runtime import CELLS_FILE, MANIFEST, TEXT_FILE, OnnxModel, load_onnx, resize
 from sarclip_core.model.tokenizer import VOCAB_FILE, Tokenizer
 from sarclip_core.scene.backend import logit_scale, model_identity
 from sarclip_core.scene.encoder import WindowEncoder
-
-from conftest import ROOT
 
 TOLERANCE = 1e-5
 

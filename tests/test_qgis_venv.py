@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from paths import ROOT
 from sarclip_qgis import deps
 from test_qgis_package import QGIS_PROCESS, profile, qgis_process  # noqa: F401  (profile is a fixture)
 

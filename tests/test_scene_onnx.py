@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 import rasterio
 
+from paths import ROOT
 from sarclip_core.errors import SarclipError
 from sarclip_core.model import DEFAULT_CHECKPOINT, load_model
 from sarclip_core.model.onnx_runtime import OnnxModel, load_onnx
 from sarclip_core.scene import SceneSettings, classify_labels, image_query, text_query
 from sarclip_core.scene import load_model as load_for_scene
 from sarclip_core.scene.backend import resolve_backend
-
-from conftest import ROOT
 
 MAX_DIFFERENCE = 1e-3  # the bound; measured on this scene: below 1e-6
 # A Python in which PyTorch and open_clip are not importable (sys.modules entries of None: `import torch` fails

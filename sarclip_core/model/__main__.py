@@ -10,6 +10,7 @@ from .meta import checkpoint_folder
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 with a one-line error for bad input)."""
     parser = argparse.ArgumentParser(prog="python -m sarclip_core.model", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export-onnx", help="export the image encoder (cells, AnyReader) and the text "

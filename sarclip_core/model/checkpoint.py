@@ -24,7 +24,6 @@ from .anyreader import AnyReader
 from .meta import CONFIG_FILE, FORMAT, READER_FILE, SARCLIP_FILE, WEIGHTS_FILE, read_json, read_meta
 
 
-
 @dataclass
 class Checkpoint:
     """A loaded SARCLIP model with what it needs to read SAR the way it was trained."""

@@ -29,8 +29,8 @@ import numpy as np
 import onnx
 import open_clip
 import torch
-from onnx import TensorProto, helper, numpy_helper
 import torch.nn.functional as F
+from onnx import TensorProto, helper, numpy_helper
 from torch import Tensor, nn
 
 from ..errors import SarclipError
@@ -39,7 +39,7 @@ from .anyreader import TileFusion
 from .checkpoint import Checkpoint, load_checkpoint
 from .dense import dense_cells, has_dense_readout
 from .meta import READER_FILE, WEIGHTS_FILE
-from .onnx_runtime import (CELLS_FILE, FUSION_FILE, IMAGE_FILE, MANIFEST, MANIFEST_FORMAT, TEXT_FILE, digest)
+from .onnx_runtime import CELLS_FILE, FUSION_FILE, IMAGE_FILE, MANIFEST, MANIFEST_FORMAT, TEXT_FILE, digest
 from .tokenizer import VOCAB_FILE
 
 OPSET = 17

@@ -59,6 +59,7 @@ def load_model(spec: str | os.PathLike = "default", backend: str = "auto") -> In
 
 
 def is_onnx(model: InferenceModel) -> bool:
+    """Whether a loaded model runs on ONNX Runtime (else PyTorch)."""
     return isinstance(model, OnnxModel)
 
 
@@ -82,7 +83,7 @@ def model_identity(model: InferenceModel) -> str:
 
 
 def text_encoder(model: InferenceModel) -> Callable[[Sequence[str]], np.ndarray]:
-    """texts -> (N, D) unit float32 text embeddings."""
+    """Texts -> (N, D) unit float32 text embeddings."""
     if is_onnx(model):
         return model.encode_texts
     from ..model import encode_text

@@ -35,8 +35,8 @@ from ..io.raster import NoCrsWarning
 from ..model import Checkpoint, load_model
 from ..model.checkpoint import SARCLIP_FILE
 from ..model.dense import dense_cells
-from ..scene.calibration import CLASS_THRESHOLD, backgrounds_for, query_probability
 from ..scene.backend import logit_scale
+from ..scene.calibration import CLASS_THRESHOLD, backgrounds_for, query_probability
 from ..scene.prompts import embed
 
 QUERIES_BESIDE_OBJECTS = ("water", "land")
