@@ -397,7 +397,7 @@ TOOLTIPS = {  # what each control does and in which unit; the README's "QGIS plu
     "output_widget": "Where results are written (default: sarclip_outputs/ next to the project or the scene).",
     "advanced_group": "Window size, overlap, resolution, batch, count cell, peak threshold and area of interest.",
     "tile_spin": "Window size in pixels the model reads (0: the model's own, 128 for the bundled model).",
-    "overlap_spin": "Overlap of neighbouring windows, as a fraction of the tile (0.5: half a window).",
+    "overlap_spin": "Overlap of neighbouring windows, as a fraction of the tile (0.25: a quarter of a window).",
     "resolution_spin": "Resample windows to this ground resolution, in the scene's map units per pixel "
                        "(0: the scene's own pixels). Not kept for the next scene.",
     "batch_spin": "Windows encoded at once: more is faster and uses more memory.",

@@ -14,7 +14,7 @@ PREFIX = "SARCLIP/dock/"
 # the area of interest are in one scene's map units (metres here, degrees there, pixels without a CRS):
 # they start afresh for each scene and are never carried to the next one.
 DEFAULTS = {
-    "task": 0, "query": "", "labels": "", "model": "", "tile": 0, "overlap": 0.5,
+    "task": 0, "query": "", "labels": "", "model": "", "tile": 0, "overlap": 0.25,
     "batch": 64, "peak_threshold": 0.0, "output_folder": "",
 }
 SCENE_DEFAULTS = {"resolution": 0.0, "cell_size": 1000.0}

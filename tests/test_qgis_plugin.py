@@ -394,3 +394,12 @@ def test_dock_shows_missing_dependencies_with_the_install_command(qgis_iface, mo
         assert dock.install_button.isEnabled()
     finally:
         dock.deleteLater()
+
+
+def test_the_plugin_s_default_overlap_is_the_engine_s(sarclip_provider):
+    from sarclip_core.scene.settings import DEFAULT_OVERLAP, SceneSettings
+    from sarclip_qgis import dock_settings
+
+    query = qgis_core.QgsApplication.processingRegistry().algorithmById("sarclip:text_query")
+    assert query.parameterDefinition("OVERLAP").defaultValue() == DEFAULT_OVERLAP == SceneSettings().overlap
+    assert dock_settings.DEFAULTS["overlap"] == DEFAULT_OVERLAP

@@ -24,7 +24,7 @@ from .backend import BACKENDS, resolve_backend
 from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, human_bytes, limit_bytes
 from .cache import clear as clear_index_cache
 from .phrases import counted_labels, label_map_labels, parse_query
-from .settings import SceneSettings
+from .settings import DEFAULT_OVERLAP, SceneSettings
 
 if TYPE_CHECKING:
     from .backend import InferenceModel
@@ -64,7 +64,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="inference on PyTorch or ONNX Runtime (the checkpoint's ONNX export); auto: PyTorch "
                              "where it is installed, else ONNX Runtime")
     parser.add_argument("--tile", type=int, help="window size in pixels (default: the model's input size)")
-    parser.add_argument("--overlap", type=float, default=0.5,
+    parser.add_argument("--overlap", type=float, default=DEFAULT_OVERLAP,
                         help="window overlap: a fraction of the tile in [0, 1) or a whole number of pixels (2 or more)")
     parser.add_argument("--resolution", type=float, help="ground resolution of window pixels in map units")
     parser.add_argument("--batch-size", type=int, default=64)

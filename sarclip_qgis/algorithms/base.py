@@ -32,6 +32,8 @@ from .. import paths
 from ..layers import attach_style, result_name
 from .engine import callbacks, scene_engine, session_model, user_errors
 
+DEFAULT_OVERLAP = 0.25  # the engine's (sarclip_core.scene.settings), without importing it while QGIS starts
+
 COMMON_HELP = {
     "INPUT": "The SAR raster: GeoTIFF or any file GDAL reads, with or without a CRS; dB, amplitude, intensity "
              "or complex values (the band descriptions or the data say which).",
@@ -101,7 +103,7 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(self.TILE, "Tile size (model pixels, 0 = the model's)",
                                          QgsProcessingParameterNumber.Integer, 0, True, 0, 8192),
             QgsProcessingParameterNumber(self.OVERLAP, "Window overlap (fraction)",
-                                         QgsProcessingParameterNumber.Double, 0.5, False, 0.0, 0.9),
+                                         QgsProcessingParameterNumber.Double, DEFAULT_OVERLAP, False, 0.0, 0.9),
             QgsProcessingParameterNumber(self.RESOLUTION, "Ground resolution (map units per pixel, 0 = native)",
                                          QgsProcessingParameterNumber.Double, 0.0, True, 0.0),
             QgsProcessingParameterNumber(self.BATCH, "Batch size", QgsProcessingParameterNumber.Integer,
