@@ -2,7 +2,7 @@
 
 1. encoder: the bundled model's window encoder (dense cells), the same batches of 64 native windows, the same
    thread count (THREADS, default: all cores) for both, alternated ROUNDS times in one process; tiles/s medians.
-2. index: the scene index of a generated SIZE^2 float32 scene (default 2048, overlap 0.5) built on each backend
+2. index: the scene index of a generated SIZE^2 float32 scene (default 2048, default overlap) built on each backend
    in turn (fresh index folders, alternated ROUNDS times, one process); windows/s medians.
 3. scene (SCENE=1, or WIDTH x HEIGHT set): a generated 25,000 x 16,000 px float32 scene with CRS (a Sentinel-1
    IW GRD product's size) indexed with the default settings on ONNX Runtime, then one new text query on the
@@ -74,7 +74,8 @@ def index(work: Path) -> None:
             built = build_index(scene, model, SceneSettings(index_dir=work / f"{name}{round_}"))
             rates[name].append(built.meta["windows_per_second"])
     torch_rate, onnx_rate = statistics.median(rates["torch"]), statistics.median(rates["onnx"])
-    print(f"scene index ({size}^2, overlap 0.5, {built.windows} windows, {THREADS} threads, median of {ROUNDS}): "
+    print(f"scene index ({size}^2, overlap {SceneSettings().overlap}, {built.windows} windows, {THREADS} threads, "
+          f"median of {ROUNDS}): "
           f"PyTorch {torch_rate:.0f} windows/s, ONNX Runtime {onnx_rate:.0f} windows/s, "
           f"ratio {onnx_rate / torch_rate:.2f}")
 
