@@ -29,12 +29,12 @@ from rasterio.enums import Resampling
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sarclip_core.model import load_model  # noqa: E402
-from sarclip_core.scene.api import _open  # noqa: E402
 from sarclip_core.scene.blend import CellBlender  # noqa: E402
 from sarclip_core.scene.calibration import softmax  # noqa: E402
-from sarclip_core.scene.progress import Steps  # noqa: E402
+from sarclip_core.scene.progress import StageProgress  # noqa: E402
 from sarclip_core.scene.prompts import embed  # noqa: E402
 from sarclip_core.scene.radiometry import BIMODAL_D, dark_mode, output_levels  # noqa: E402
+from sarclip_core.scene.run import open_run  # noqa: E402
 from sarclip_core.scene.settings import SceneSettings  # noqa: E402
 
 LABELS = ["water", "land"]
@@ -61,7 +61,7 @@ def sea_mask(image: str, grid) -> np.ndarray:
 
 
 def scene_parts(path: str, checkpoint, settings: SceneSettings, water_truth) -> dict:
-    run = _open(path, checkpoint, settings, Steps(None, None))
+    run = open_run(path, checkpoint, settings, StageProgress(None, None))
     probs = CellBlender(run.index, run.grid, softmax(run.calibration.temperature * run.index.scores(
         embed(checkpoint, LABELS)))).blend(0, run.grid.height, 0, run.grid.width)
     levels = output_levels(run.info, run.grid)

@@ -56,7 +56,7 @@ def test_index_is_reused_and_invalidated_by_file_or_model(tmp_path, scene, rando
     assert not build_index(scene, model, settings).reused
     torch.nn.init.normal_(model.model.visual.conv1.weight)  # another image tower
     assert not build_index(scene, model, settings).reused
-    assert not build_index(scene, model, SceneSettings(overlap=0.25, index_dir=settings.index_dir)).reused
+    assert not build_index(scene, model, SceneSettings(overlap=0.5, index_dir=settings.index_dir)).reused  # not the default
     result = text_query(scene, "ship", tmp_path / "h.tif", model, settings)
     assert result["index_reused"] is True and result["windows"] == first.windows
     assert result["scene_cells"] == first.count == 10 * 10  # 300 px in cells of 32 px
@@ -246,7 +246,7 @@ def test_an_index_larger_than_the_free_disk_is_refused_in_one_line(tmp_path, ran
     out, index = tmp_path / "out", tmp_path / "index"
     env = dict(os.environ, PYTHONPATH=str(ROOT), SARCLIP_INDEX_CACHE_GB="1e9")  # only the disk can refuse it
     done = subprocess.run([sys.executable, "-m", "sarclip_core.scene", str(vrt), "--query", "ship", "--model",
-                           str(random_model), "--out", str(out), "--index-dir", str(index)],
+                           str(random_model), "--out", str(out), "--index-dir", str(index), "--overlap", "0.5"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2
     line = one_error_line(done.stderr, str(vrt), "would take about", "TB", "244,109,376 windows", "free", "--aoi",

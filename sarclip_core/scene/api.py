@@ -8,47 +8,36 @@ a JSON-serialisable summary ending in a one-line human message.
 from __future__ import annotations
 
 import os
-import time
-import warnings
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
-import rasterio
 
 from ..data import read_chip
 from ..errors import SarclipError
-from ..io import OutputGrid, RasterInfo, describe
-from ..io.raster import NoCrsWarning
-from .backend import chip_embeddings, is_onnx, load_model, logit_scale
-from .blend import CellBlender, chunks
-from .calibration import Calibration, backgrounds_for, label_probabilities, query_probability, softmax
+from .backend import chip_embeddings
+from .blend import CellBlender
+from .calibration import backgrounds_for, label_probabilities, query_probability, softmax
 from .counts import CellGrid, Point, StagedFile, field_names, write_cells, write_points
 from .index import SceneIndex, open_or_build
 from .outputs import CategoryWriter, OutputSet, check_output, float_writer
 from .peaks import find_peaks
 from .phrases import counted_labels, has_background, label_map_labels, parse_labels, parse_query
-from .progress import CancelFn, ProgressFn, Steps
+from .progress import CancelFn, ProgressFn, StageProgress
 from .prompts import embed, embed_query
 from .quicklook import write_quicklook
 from .radiometry import (
-    AFLOAT_CELLS,
     add_evidence,
-    afloat,
     describe_mode,
     evidence_note,
     is_vessel_query,
     is_water_label,
     scene_water_evidence,
 )
+from .run import INDEX_SHARE, SceneRun, blended_blocks, describe_scene, inference_model, open_run
 from .scatterers import (
     BEST_CANDIDATES,
     MIN_CONTRAST,
-    Footprint,
-    Scatterer,
-    confirmed,
-    find_scatterers,
     is_object_query,
     most_likely,
 )
@@ -57,106 +46,16 @@ from .settings import SceneSettings
 if TYPE_CHECKING:
     from .backend import InferenceModel
 
-INDEX_SHARE = 0.9  # of the progress bar, when the index has to be built
 TOP_PEAKS = 20
 CHECKED_PEAKS = 200  # a heatmap's strongest peaks that are checked against the radar return
-
-
-@dataclass
-class Run:
-    """A scene opened for a query: its description, the model and its calibration, the index and the output grid."""
-
-    info: RasterInfo
-    checkpoint: InferenceModel
-    calibration: Calibration
-    index: SceneIndex
-    grid: OutputGrid
-    peak_radius: int  # output pixels: one scene cell, the finest the map resolves
-    warnings: list[str] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
-
-    def to_map(self, row: int, col: int) -> tuple[float, float]:
-        """Map coordinates of an output pixel's centre (pixel coordinates when there is no CRS)."""
-        return rasterio.Affine(*self.grid.transform) * (col + 0.5, row + 0.5)
-
-    def scatterers(self, peaks: list[tuple[int, int, float]]) -> list[Scatterer]:
-        """Each output-grid peak on the brightest patch within a scene cell of it, with its contrast (scatterers.py)."""
-        return find_scatterers(self.info, self.grid, peaks, self.peak_radius * self.grid.factor)
-
-    def water_shares(self, peaks: list[tuple[int, int, float]]) -> list[float]:
-        """Share of the scene's water within a cell of each output-grid peak (radiometry.afloat; 1 for all
-        when the scene has no dark mode, so no land to tell from water)."""
-        shares = afloat(self.info, self.grid, AFLOAT_CELLS * self.peak_radius)
-        return [1.0 if shares is None else float(shares[r, c]) for r, c, _ in peaks]
-
-    def object_points(self, peaks: list[tuple[int, int, float]]) -> list[tuple[float, float, float]]:
-        """(x, y, value) in map coordinates of the peaks a bright scatterer confirms, each on that scatterer."""
-        merge = Footprint.for_cell(self.peak_radius * self.grid.factor).merge
-        return [(s.x, s.y, v) for (_, _, v), s in confirmed(peaks, self.scatterers(peaks), merge, self.info.pixel_size)]
-
-    def output_pixel(self, x: float, y: float) -> tuple[int, int]:
-        """(row, col) of the output pixel holding map point (x, y)."""
-        col, row = ~rasterio.Affine(*self.grid.transform) * (x, y)
-        return min(self.grid.height - 1, max(0, int(row))), min(self.grid.width - 1, max(0, int(col)))
-
-    def scores(self, vectors: np.ndarray, backgrounds: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(cells, L) cosines with L unit vectors and (cells, K) with the K background classes named (K may be 0)."""
-        if backgrounds:
-            vectors = np.concatenate([vectors, embed(self.checkpoint, backgrounds)])
-        scores = self.index.scores(vectors)
-        return scores[:, :len(scores[0]) - len(backgrounds)], scores[:, len(scores[0]) - len(backgrounds):]
-
-    def summary(self, outputs: dict[str, str], message: str, **extra: Any) -> dict[str, Any]:
-        seconds = time.perf_counter() - self.started
-        return {"scene": self.info.path, "outputs": outputs, "backend": "onnx" if is_onnx(self.checkpoint) else "torch",
-                **self.index.summary(),
-                "seconds_query": round(seconds, 3),
-                "output_grid": {"width": self.grid.width, "height": self.grid.height, "factor": self.grid.factor,
-                                "georeferenced": self.info.georeferenced},
-                "calibration": asdict(self.calibration), **extra, "warnings": self.warnings, "message": message}
-
-
-def _checkpoint(model: str | os.PathLike | InferenceModel) -> InferenceModel:
-    """A loaded model as given; a --model value loaded on the backend `auto` picks (backend.py)."""
-    return load_model(model) if isinstance(model, (str, os.PathLike)) else model
-
-
-def _scene(scene: str | os.PathLike) -> tuple[RasterInfo, list[str]]:
-    """Describe the scene, keeping the no-CRS warning for the summary (and passing it on)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", NoCrsWarning)
-        info = describe(scene)
-    notes = [str(w.message) for w in caught if issubclass(w.category, NoCrsWarning)]
-    for note in notes:
-        warnings.warn(note, NoCrsWarning, stacklevel=3)
-    return info, notes
 
 
 def build_index(scene: str | os.PathLike, model: str | os.PathLike | InferenceModel = "default",
                 settings: SceneSettings = SceneSettings(), progress: ProgressFn | None = None,
                 is_cancelled: CancelFn | None = None) -> SceneIndex:
     """The scene's window-embedding index for this model and settings: reused if cached, built otherwise."""
-    info, _ = _scene(scene)
-    return open_or_build(info, _checkpoint(model), settings, Steps(progress, is_cancelled))
-
-
-def _open(scene, model, settings: SceneSettings, steps: Steps) -> Run:
-    info, notes = _scene(scene)
-    checkpoint = _checkpoint(model)
-    steps.check()
-    index = open_or_build(info, checkpoint, settings, steps.part(0.0, INDEX_SHARE))
-    cell = min(index.cells.width, index.cells.height)
-    factor = settings.factor(cell)
-    grid = OutputGrid.for_scene(info, factor, area=settings.grid(info, checkpoint.reader.native_size).area)
-    calibration = Calibration.read(checkpoint.calibration, logit_scale(checkpoint))
-    return Run(info, checkpoint, calibration, index, grid, max(1, round(cell / factor)), notes + index.notes)
-    # the run's clock starts now: query time excludes indexing
-
-
-def _inner(chunk, padded) -> tuple[int, int, int, int]:
-    """The chunk's rows/cols inside its padded block."""
-    r0, _, c0, _ = padded
-    return chunk.row0 - r0, chunk.row1 - r0, chunk.col0 - c0, chunk.col1 - c0
+    info, _ = describe_scene(scene)
+    return open_or_build(info, inference_model(model), settings, StageProgress(progress, is_cancelled))
 
 
 def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike,
@@ -172,14 +71,14 @@ def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike
     """
     phrases = parse_query(query)
 
-    def probability(run: Run) -> tuple[np.ndarray, float, bool]:
+    def probability(run: SceneRun) -> tuple[np.ndarray, float, bool]:
         query_scores, background_scores = run.scores(embed_query(run.checkpoint, query), backgrounds_for(phrases))
         calibration = run.calibration
         return (query_probability(query_scores[:, 0], background_scores, calibration.temperature, calibration.bias),
                 calibration.threshold_for(phrases), is_object_query(phrases))
 
     return _heatmap(scene, probability, query, "probability", out_path, model, settings,
-                    Steps(progress, is_cancelled), peak_threshold, quicklook,
+                    StageProgress(progress, is_cancelled), peak_threshold, quicklook,
                     water=all(is_water_label(phrase) for phrase in phrases), vessels=is_vessel_query(phrases))
 
 
@@ -201,13 +100,13 @@ def image_query(scene: str | os.PathLike, examples: Sequence[str | os.PathLike],
     if not examples and not example_points:
         raise SarclipError("no example given: give example images or example points on the scene")
 
-    def similarity(run: Run) -> tuple[np.ndarray, float, bool]:
+    def similarity(run: SceneRun) -> tuple[np.ndarray, float, bool]:
         vectors, targets = [], True
         if examples:
             chips = [read_chip(path, run.checkpoint.normalisation, run.checkpoint.channels) for path in examples]
             vectors.append(chip_embeddings(run.checkpoint, chips))
         if example_points:
-            vectors.append(_cell_embeddings(run, example_points))
+            vectors.append(run.cell_embeddings(example_points))
             targets = all(s.contrast >= MIN_CONTRAST for s in run.scatterers(
                 [(*run.output_pixel(x, y), 1.0) for x, y in example_points]))
         mean = np.concatenate(vectors).mean(axis=0)
@@ -219,28 +118,11 @@ def image_query(scene: str | os.PathLike, examples: Sequence[str | os.PathLike],
     what = ", ".join(part for part in (f"{len(examples)} example image(s)" if examples else "",
                                        f"{len(example_points)} example point(s)" if example_points else "") if part)
     return _heatmap(scene, similarity, what, "cosine similarity", out_path, model, settings,
-                    Steps(progress, is_cancelled), peak_threshold, quicklook)
+                    StageProgress(progress, is_cancelled), peak_threshold, quicklook)
 
 
-def _cell_embeddings(run: Run, points: Sequence[tuple[float, float]]) -> np.ndarray:
-    """(P, D) index embeddings of the scene cells under map points; a point off the indexed area or on no data
-    is an error naming it."""
-    cells, inverse = run.index.cells, ~run.info.affine
-    vectors = []
-    for x, y in points:
-        col, row = inverse * (x, y)
-        r, c = int(cells.row_of(row)), int(cells.col_of(col))
-        vector = run.index.embeddings[r * cells.cols + c] if 0 <= r < cells.rows and 0 <= c < cells.cols else None
-        if vector is None or not np.isfinite(vector).all():
-            where = "outside the scene's indexed area" if vector is None else "on no data"
-            raise SarclipError(f"{run.info.path}: example point ({x:g}, {y:g}) lies {where} "
-                               "(points are in the scene's map coordinates)")
-        vectors.append(np.asarray(vector, dtype=np.float32))
-    return np.stack(vectors)
-
-
-def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], what: str, unit: str, out_path,
-             model, settings: SceneSettings, steps: Steps, peak_threshold: float | None,
+def _heatmap(scene, values_of: Callable[[SceneRun], tuple[np.ndarray, float, bool]], what: str, unit: str, out_path,
+             model, settings: SceneSettings, steps: StageProgress, peak_threshold: float | None,
              quicklook: bool, water: bool = False, vessels: bool = False) -> dict[str, Any]:
     """Write the map of per-cell values that `values_of` gives for the run, with their default peak threshold
     and whether the query is about targets (`snap`: peaks confirmed by, and placed on, bright scatterers).
@@ -250,10 +132,10 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], 
     it, and `best` is, among the map's strongest peaks, where map and radar return agree most (scatterers.py);
     for background queries both are the map's own maxima. A `water` query adds the scene's radiometric
     evidence (radiometry.py) to the blended map; for `vessels` the best location also weighs each candidate
-    by the share of the scene's water around it (Run.water_shares): a ship floats, a bright quay does not.
+    by the share of the scene's water around it (SceneRun.water_shares): a ship floats, a bright quay does not.
     """
     out = check_output(out_path)
-    run = _open(scene, model, settings, steps)
+    run = open_run(scene, model, settings, steps)
     values, default_threshold, snap = values_of(run)
     threshold = default_threshold if peak_threshold is None else float(peak_threshold)
     name = f"{unit}: {what}"
@@ -263,27 +145,11 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], 
     outputs = {"heatmap": str(out)}
     if quicklook:
         outputs["quicklook"] = str(write_quicklook(out, out.with_suffix(".png"), name, unit=unit))
-    checked = len(peaks)
-    if snap:
-        checked = min(checked, CHECKED_PEAKS)  # the map's count is exact; confirming all is the count task's job
-        points = run.object_points(peaks[:checked])
-        near = run.scatterers(candidates)
-        shares = run.water_shares(candidates) if vessels and candidates else None  # a vessel floats
-        pick = most_likely(candidates, near, shares) if candidates else None
-        best_point = (near[pick].x, near[pick].y, candidates[pick][2]) if pick is not None else None
-    else:
-        points = [(*run.to_map(r, c), v) for r, c, v in peaks]
-        best_point = (*run.to_map(*candidates[0][:2]), candidates[0][2]) if candidates else None
+    points, best_point, checked = _placed_peaks(run, peaks, candidates, snap, vessels)
     found = [dict(x=x, y=y, score=round(v, 4)) for x, y, v in points[:TOP_PEAKS]]
     best = dict(x=best_point[0], y=best_point[1], score=round(best_point[2], 4), snapped=snap) if best_point else None
-    where = f"; best {found[0]['score']:.3f} at ({found[0]['x']:.1f}, {found[0]['y']:.1f})" if found else ""
     flat = not np.isfinite(threshold)  # a scene-relative cut on a flat map
-    cut = "(the map is flat: nothing stands out)" if flat else f"at or above {threshold:.3f}"
-    confirmed_note = ""
-    if snap:
-        strongest = f"of the strongest {checked} " if checked < len(peaks) else ""
-        confirmed_note = f", {len(points)} {strongest}confirmed by a bright scatterer"
-    message = f"heatmap written; {len(peaks)} peaks {cut}{confirmed_note}{where}"
+    message = _heatmap_message(len(peaks), threshold, len(points) if snap else None, checked, found)
     if water:
         message += "; " + evidence_note(run.info, mode)
     return run.summary(outputs, message, query=what, values=unit, peak_threshold=None if flat else round(threshold, 4),
@@ -292,27 +158,52 @@ def _heatmap(scene, values_of: Callable[[Run], tuple[np.ndarray, float, bool]], 
                        peaks=found, best=best, water_dark_mode=describe_mode(mode) if water else None)
 
 
-def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps: Steps, threshold: float,
+def _placed_peaks(run: SceneRun, peaks: list[tuple[int, int, float]], candidates: list[tuple[int, int, float]],
+                  snap: bool, vessels: bool) -> tuple[list[tuple[float, float, float]], tuple | None, int]:
+    """The peak policy of a heatmap: (x, y, value) of its peaks, its best location, and how many peaks were
+    checked. Object queries (`snap`): the CHECKED_PEAKS strongest peaks a bright scatterer confirms, placed on
+    it, and the best of the candidates where map and radar return agree most (for `vessels`, weighted by the
+    water around each: a ship floats, a bright quay does not). Background queries: the map's own maxima."""
+    if not snap:
+        best = (*run.to_map(*candidates[0][:2]), candidates[0][2]) if candidates else None
+        return [(*run.to_map(r, c), v) for r, c, v in peaks], best, len(peaks)
+    checked = min(len(peaks), CHECKED_PEAKS)  # the map's count is exact; confirming all is the count task's job
+    points = run.object_points(peaks[:checked])
+    if not candidates:
+        return points, None, checked
+    near = run.scatterers(candidates)
+    pick = most_likely(candidates, near, run.water_shares(candidates) if vessels else None)
+    return points, (near[pick].x, near[pick].y, candidates[pick][2]), checked
+
+
+def _heatmap_message(peak_count: int, threshold: float, confirmed_count: int | None, checked: int,
+                     found: list[dict]) -> str:
+    """The heatmap's one-line message: its peaks, the cut, how many a scatterer confirmed, and the best one."""
+    cut = "(the map is flat: nothing stands out)" if not np.isfinite(threshold) else f"at or above {threshold:.3f}"
+    confirmed_note = ""
+    if confirmed_count is not None:
+        strongest = f"of the strongest {checked} " if checked < peak_count else ""
+        confirmed_note = f", {confirmed_count} {strongest}confirmed by a bright scatterer"
+    where = f"; best {found[0]['score']:.3f} at ({found[0]['x']:.1f}, {found[0]['y']:.1f})" if found else ""
+    return f"heatmap written; {peak_count} peaks {cut}{confirmed_note}{where}"
+
+
+def _write_maps(run: SceneRun, values: np.ndarray, names: list[str], out: Path, steps: StageProgress, threshold: float,
                 evidence: np.ndarray | None = None) -> tuple[list[tuple[int, int, float]],
                                                              list[tuple[int, int, float]], list[float | None]]:
     """Blend (cells, bands) values into a float32 GeoTIFF at `out`, band 1's log-odds shifted by `evidence`
     (output grid) if given. Returns band 1's peaks at or above `threshold` and its BEST_CANDIDATES strongest
     peaks whatever their value, as output (row, col, value), strongest first (both empty for an all-NaN map),
     and band 1's [lowest, highest] written value (None for an all-NaN map)."""
-    blender = CellBlender(run.index, run.grid, values)
     peaks: list[tuple[int, int, float]] = []
     candidates: list[tuple[int, int, float]] = []
     low, high = np.inf, -np.inf
-    all_chunks = chunks(run.grid)
     with OutputSet() as outputs:
         writer = outputs.add(float_writer(out, run.grid, names))
-        for k, chunk in enumerate(all_chunks):
-            steps.report(k / len(all_chunks))
-            padded = chunk.padded(run.grid, run.peak_radius)
-            block = blender.blend(*padded)
+        blender = CellBlender(run.index, run.grid, values)
+        for chunk, padded, block, (r0, r1, c0, c1) in blended_blocks(run, blender, steps, run.peak_radius):
             if evidence is not None:
                 block = add_evidence(block, evidence[padded[0]:padded[1], padded[2]:padded[3]], [0])
-            r0, r1, c0, c1 = _inner(chunk, padded)
             writer.add(chunk.source_box(run.grid), block[:, r0:r1, c0:c1])
             inner = block[0, r0:r1, c0:c1]
             if np.isfinite(inner).any():
@@ -321,7 +212,6 @@ def _write_maps(run: Run, values: np.ndarray, names: list[str], out: Path, steps
                      for r, c, v in find_peaks(block[0], run.peak_radius, -np.inf, (r0, r1, c0, c1))]
             peaks += [p for p in local if p[2] >= threshold]
             candidates = sorted(candidates + local, key=lambda p: -p[2])[:BEST_CANDIDATES]
-        steps.report(1.0)
     written = [round(low, 4), round(high, 4)] if low <= high else [None, None]
     return sorted(peaks, key=lambda p: -p[2]), candidates, written
 
@@ -341,23 +231,19 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
     names = label_map_labels(labels)
     out, out_conf = check_output(out_path), check_output(out_confidence_path)
     out_scores = check_output(out_scores_path) if out_scores_path else None
-    steps = Steps(progress, is_cancelled)
-    run = _open(scene, model, settings, steps)
+    steps = StageProgress(progress, is_cancelled)
+    run = open_run(scene, model, settings, steps)
     scores = run.index.scores(embed(run.checkpoint, names))
     blender = CellBlender(run.index, run.grid, softmax(run.calibration.temperature * scores))
     water = [i for i, name in enumerate(names) if is_water_label(name)]
     evidence, mode = scene_water_evidence(run.info, run.grid) if 0 < len(water) < len(names) else (None, None)
     score_blender = CellBlender(run.index, run.grid, scores) if out_scores else None
     pixels = np.zeros(len(names) + 1, np.int64)
-    query_steps, all_chunks = steps.part(INDEX_SHARE, 1.0), chunks(run.grid)
     with OutputSet() as outputs:
         label_writer = outputs.add(CategoryWriter(out, run.grid, names))
         conf_writer = outputs.add(float_writer(out_conf, run.grid, ["confidence"]))
         score_writer = outputs.add(float_writer(out_scores, run.grid, names)) if out_scores else None
-        for k, chunk in enumerate(all_chunks):
-            query_steps.report(k / len(all_chunks))
-            box = (chunk.row0, chunk.row1, chunk.col0, chunk.col1)
-            probs = blender.blend(*box)
+        for chunk, box, probs, _ in blended_blocks(run, blender, steps.part(INDEX_SHARE, 1.0)):
             if evidence is not None:
                 probs = add_evidence(probs, evidence[box[0]:box[1], box[2]:box[3]], water)
             valid = np.isfinite(probs).all(axis=0)
@@ -367,7 +253,6 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
             conf_writer.add(chunk.source_box(run.grid), np.where(valid, probs.max(axis=0, initial=0), np.nan)[None])
             if score_writer is not None:
                 score_writer.add(chunk.source_box(run.grid), score_blender.blend(*box))
-        query_steps.report(1.0)
     outputs_written = {"labels": str(out), "confidence": str(out_conf)}
     if out_scores:
         outputs_written["scores"] = str(out_scores)
@@ -406,8 +291,8 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
     counted = counted_labels(names)
     out = check_output(out_path)
     out_points = check_output(out_points_path) if out_points_path else None
-    steps = Steps(progress, is_cancelled)
-    run = _open(scene, model, settings, steps)
+    steps = StageProgress(progress, is_cancelled)
+    run = open_run(scene, model, settings, steps)
     cells = CellGrid(run.grid, float(cell_size), run.info.pixel_size)
     background_names = [name for name in names if has_background([name])]
     background_names += [bg for bg in backgrounds_for(names) if not (background_names and has_background([bg]))]
@@ -418,16 +303,11 @@ def count_objects(scene: str | os.PathLike, labels: str | list[str], cell_size: 
     probabilities = label_probabilities(label_scores, background_scores, calibration.temperature, calibration.bias)
     blender = CellBlender(run.index, run.grid, probabilities)
     found: dict[str, list[tuple[int, int, float]]] = {name: [] for name in counted}
-    query_steps, all_chunks = steps.part(INDEX_SHARE, 1.0), chunks(run.grid)
-    for k, chunk in enumerate(all_chunks):
-        query_steps.report(k / len(all_chunks))
-        padded = chunk.padded(run.grid, run.peak_radius)
-        probs = blender.blend(*padded)
+    query_steps = steps.part(INDEX_SHARE, 1.0)
+    for _, padded, probs, inner in blended_blocks(run, blender, query_steps.part(0.0, 0.5), run.peak_radius):
         for band, name in enumerate(counted):
             found[name] += [(r + padded[0], c + padded[2], v)
-                            for r, c, v in find_peaks(probs[band], run.peak_radius, thresholds[name],
-                                                      _inner(chunk, padded))]
-    query_steps.check()
+                            for r, c, v in find_peaks(probs[band], run.peak_radius, thresholds[name], inner)]
     points = [Point(x, y, name, v, *run.output_pixel(x, y))
               for name, peaks in found.items() for x, y, v in run.object_points(peaks)]
     with OutputSet() as outputs:

@@ -34,7 +34,7 @@ from .backend import model_identity, window_encoder
 from .batches import prefetch, read_batches
 from .cache import check_room, mark_used, prune
 from .cells import SUB, SceneCells
-from .progress import Steps
+from .progress import StageProgress
 from .settings import SceneSettings
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def grid_facts(grid: WindowGrid) -> dict:
             "area": [area.col, area.row, area.width, area.height], "windows": len(grid)}
 
 
-def open_or_build(info: RasterInfo, checkpoint: InferenceModel, settings: SceneSettings, steps: Steps) -> SceneIndex:
+def open_or_build(info: RasterInfo, checkpoint: InferenceModel, settings: SceneSettings, steps: StageProgress) -> SceneIndex:
     """The index for this scene, model and settings: reused when it exists and is whole, built otherwise."""
     grid = settings.grid(info, checkpoint.reader.native_size)
     key = index_key(info, model_identity(checkpoint), grid)
@@ -212,7 +212,7 @@ def estimated_bytes(cells: SceneCells, dim: int) -> int:
 
 
 def _build(info: RasterInfo, checkpoint: InferenceModel, settings: SceneSettings, grid: WindowGrid, folder: Path,
-           steps: Steps) -> SceneIndex:
+           steps: StageProgress) -> SceneIndex:
     encoder = window_encoder(checkpoint)
     per_window, dim = encoder.cell_shape(grid.tile)
     cells = SceneCells.for_windows(grid, per_window)

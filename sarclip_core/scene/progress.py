@@ -10,7 +10,7 @@ ProgressFn = Callable[[float], None]
 CancelFn = Callable[[], bool]
 
 
-class Steps:
+class StageProgress:
     """Reports a stage's own 0..1 progress as its share [start, end] of the whole run, and checks for cancel."""
 
     def __init__(self, progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None,
@@ -18,10 +18,10 @@ class Steps:
         self._progress, self._is_cancelled = progress, is_cancelled
         self.start, self.end = start, end
 
-    def part(self, start: float, end: float) -> "Steps":
+    def part(self, start: float, end: float) -> "StageProgress":
         """A sub-stage covering [start, end] of this stage."""
         span = self.end - self.start
-        return Steps(self._progress, self._is_cancelled, self.start + span * start, self.start + span * end)
+        return StageProgress(self._progress, self._is_cancelled, self.start + span * start, self.start + span * end)
 
     def report(self, fraction: float) -> None:
         """Check for cancel, then report `fraction` (0..1) of this stage done."""
