@@ -1,9 +1,11 @@
-"""Peak memory of streaming a scene through read -> convert -> blended write, for two scene sizes.
+"""Peak memory of streaming a scene through read -> convert -> tiled write, for two scene sizes.
 
 Each size runs in a fresh process; its peak RSS comes from the kernel (wait4). Scenes are made in
 their own processes too, so the measured child never inherits a big parent (a forked child's peak
-includes the parent's pages until exec). The claim being checked: memory is bounded by the window batch, not the scene, so the ratio stays near 1.
-Usage: python bench/io_memory.py [--sizes 4000 16000] [--tile 512] [--overlap 0.25] [--workdir DIR]
+includes the parent's pages until exec). Windows do not overlap and each is written as one block at its
+place, as the scene maps' chunks are (TiledWriter). The claim being checked: memory is bounded by the
+window, not the scene, so the ratio stays near 1.
+Usage: python bench/io_memory.py [--sizes 4000 16000] [--tile 512] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -39,12 +41,12 @@ def make_scene(path: Path, size: int, block: int = 1024) -> None:
             dst.write(field[None], window=Window(0, row, size, h))
 
 
-def stream(scene: Path, out: Path, tile: int, overlap: float) -> dict:
-    """The measured work: every window read, normalised, and blended into a full-resolution GeoTIFF."""
+def stream(scene: Path, out: Path, tile: int) -> dict:
+    """The measured work: every window read, normalised, and written as a block of a full-resolution GeoTIFF."""
     from sarclip_core.io import (
-        BlendedWriter,
         Normalisation,
         OutputGrid,
+        TiledWriter,
         describe,
         iter_tiles,
         make_grid,
@@ -53,18 +55,18 @@ def stream(scene: Path, out: Path, tile: int, overlap: float) -> dict:
     )
     info = describe(scene)
     norm = Normalisation()
-    grid = make_grid(info, tile, overlap)
+    grid = make_grid(info, tile)
     start = time.perf_counter()
-    with open_raster(scene) as ds, BlendedWriter(out, OutputGrid.for_scene(info)) as writer:
+    with open_raster(scene) as ds, TiledWriter(out, OutputGrid.for_scene(info)) as writer:
         for window, data, valid in iter_tiles(ds, info, grid):
             x = to_model_input(data, valid, info.value_kind, norm)
             b = window.box
-            writer.add(b, x[:, :b.height, :b.width], valid[:b.height, :b.width])
+            writer.write(b.row, b.col, np.where(valid, x, np.nan)[:, :b.height, :b.width])
     return {"windows": len(grid), "seconds": time.perf_counter() - start}
 
 
-def run_child(scene: Path, out: Path, tile: int, overlap: float) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(scene), str(out), str(tile), str(overlap)]
+def run_child(scene: Path, out: Path, tile: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(scene), str(out), str(tile)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
     result = json.loads(proc.stdout.read())
@@ -79,24 +81,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[4000, 16000])
     parser.add_argument("--tile", type=int, default=512)
-    parser.add_argument("--overlap", type=float, default=0.25)
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--make", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.make:
         make_scene(Path(args.make[0]), int(args.make[1]))
         return
     if args.child:
-        scene, out, tile, overlap = args.child
-        print(json.dumps(stream(Path(scene), Path(out), int(tile), float(overlap))))
+        scene, out, tile = args.child
+        print(json.dumps(stream(Path(scene), Path(out), int(tile))))
         return
     with tempfile.TemporaryDirectory(dir=args.workdir) as work:
         rows = []
         for size in args.sizes:
             scene, out = Path(work) / f"scene_{size}.tif", Path(work) / f"out_{size}.tif"
             subprocess.run([sys.executable, __file__, "--make", str(scene), str(size)], check=True)
-            result = run_child(scene, out, args.tile, args.overlap)
+            result = run_child(scene, out, args.tile)
             rows.append({"size": size, **result})
             print(f"{size:>6} x {size:<6} {result['windows']:>6} windows  {result['seconds']:8.1f} s  "
                   f"peak RSS {result['peak_rss_mb']:8.1f} MB", flush=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sarclip_core.io import (
-    BlendedWriter,
     OutputGrid,
+    TiledWriter,
     describe,
     iter_tiles,
     make_grid,
@@ -20,9 +20,12 @@ qgis_core = pytest.importorskip("qgis.core")
 def test_qgis_loads_a_written_heatmap_with_crs_and_extent(qgis_app, tmp_path, sentinel1):
     info = describe(sentinel1)
     out = tmp_path / "heatmap.tif"
-    with open_raster(sentinel1) as ds, BlendedWriter(out, OutputGrid.for_scene(info, factor=2)) as writer:
-        for window, tile, valid in iter_tiles(ds, info, make_grid(info, 64, 0.25)):
-            writer.add(window.box, [float(tile[0][valid].mean())], valid[:window.box.height, :window.box.width])
+    grid = OutputGrid.for_scene(info, factor=2)
+    with open_raster(sentinel1) as ds, TiledWriter(out, grid) as writer:
+        for window, tile, valid in iter_tiles(ds, info, make_grid(info, 64)):  # one value per window, as a block
+            b = window.box
+            rows, cols = (b.row // 2, -(-(b.row + b.height) // 2)), (b.col // 2, -(-(b.col + b.width) // 2))
+            writer.write(rows[0], cols[0], np.full((rows[1] - rows[0], cols[1] - cols[0]), tile[0][valid].mean()))
     layer = qgis_core.QgsRasterLayer(str(out), "heatmap")
     try:
         assert layer.isValid(), layer.error().summary()

@@ -285,7 +285,7 @@ def test_sigterm_mid_run_leaves_nothing_behind(tmp_path, random_model, phase):
         build_index(scene, random_model, SceneSettings(index_dir=index))
     before = _files(index) if index.exists() else []
     staging = (lambda: list(index.glob(".*.tmp-*"))) if phase == "indexing" else \
-        (lambda: list(out.rglob(".heatmap.tif.tmp-*.acc.tif")))  # in the run's staging folder
+        (lambda: list(out.rglob(".heatmap.tif.tmp-*.partial.tif")))  # in the run's staging folder
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     child = subprocess.Popen([sys.executable, "-m", "sarclip_core.scene", str(scene), "--query", "ship", "--model",
                               str(random_model), "--out", str(out), "--index-dir", str(index), "--batch-size", "1",

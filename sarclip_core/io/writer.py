@@ -1,4 +1,4 @@
-"""Write overlapping window results into one float32 GeoTIFF, blended smoothly, atomically, in bounded memory."""
+"""Write output maps block by block into one tiled GeoTIFF on a grid aligned with the scene, atomically, in bounded memory."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import rasterio
 import rasterio._err
 import rasterio.errors
 from rasterio.enums import Resampling
-from rasterio.windows import Window as RioWindow
+from rasterio.windows import Window
 
 from ..errors import RasterError
 
@@ -27,7 +27,6 @@ from .raster import GDAL_ENV, RasterInfo
 from .windows import PixelBox
 
 FINAL_BLOCK = 256
-CHUNK = 1024  # output pixels per side handled at once while finishing: bounds memory at any scene size
 
 
 @dataclass(frozen=True)
@@ -57,83 +56,51 @@ class OutputGrid:
             factor=factor,
         )
 
-    def project(self, box: PixelBox) -> tuple[int, int, int, int]:
-        """Output pixel rows/cols (row0, row1, col0, col1) a source-pixel box covers, clipped to the grid."""
-        col0 = (box.col - self.origin.col) / self.factor
-        row0 = (box.row - self.origin.row) / self.factor
-        col1 = col0 + box.width / self.factor
-        row1 = row0 + box.height / self.factor
-        return (max(0, math.floor(row0)), min(self.height, max(math.floor(row0) + 1, math.ceil(row1))),
-                max(0, math.floor(col0)), min(self.width, max(math.floor(col0) + 1, math.ceil(col1))))
 
+class TiledWriter:
+    """A tiled, deflate-compressed GeoTIFF on an OutputGrid, written block by block, atomically, in bounded memory.
 
-def taper(length: int) -> np.ndarray:
-    """A Hann-like weight that is 1 in the middle and small but never zero at the ends."""
-    return np.sin(np.pi * (np.arange(length) + 0.5) / length) ** 2
-
-
-def resize_bilinear(values: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear resize of (bands, h, w) on pixel centres; exact for constant input."""
-    bands, h, w = values.shape
-    if (h, w) == (height, width):
-        return values
-    ys = np.clip((np.arange(height) + 0.5) * h / height - 0.5, 0, h - 1)
-    xs = np.clip((np.arange(width) + 0.5) * w / width - 0.5, 0, w - 1)
-    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
-    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-    fy, fx = (ys - y0)[None, :, None], (xs - x0)[None, None, :]
-    top = values[:, y0][:, :, x0] * (1 - fx) + values[:, y0][:, :, x1] * fx
-    bottom = values[:, y1][:, :, x0] * (1 - fx) + values[:, y1][:, :, x1] * fx
-    return top * (1 - fy) + bottom * fy
-
-
-def resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize a 2-D mask to (height, width) by nearest neighbour (pixel centres), without interpolating."""
-    h, w = mask.shape
-    rows = np.minimum((np.arange(height) + 0.5) * h / height, h - 1).astype(int)
-    cols = np.minimum((np.arange(width) + 0.5) * w / width, w - 1).astype(int)
-    return mask[rows][:, cols]
-
-
-class BlendedWriter:
-    """Accumulates window results with a smooth weight into a float32 GeoTIFF written atomically.
-
-    Sums and weights live in a temporary tiled float64 GeoTIFF next to the output (read-modify-write
-    through GDAL's capped block cache), so memory does not grow with the scene. The output appears
-    under its name only when close() finishes; on error or abort() every temporary file is removed.
+    Callers write non-overlapping blocks at their output row/column (write()); pixels never written are
+    nodata (NaN by default). The file is built under a temporary name inside a GDAL environment whose block
+    cache is capped (GDAL_ENV), so memory does not grow with the scene. close() names the bands, builds
+    overviews, reads every block back and renames the file into place; on error or abort() the temporary
+    file is removed and the output path is left untouched.
+    `dtype`, `nodata` and `resampling` (of the overviews) default to a float32 map, NaN where no data.
     """
 
     def __init__(self, path: str | os.PathLike, grid: OutputGrid, bands: int = 1,
-                 band_names: Sequence[str] | None = None, overviews: bool = True):
+                 band_names: Sequence[str] | None = None, dtype: str = "float32",
+                 nodata: float = float("nan"), resampling: Resampling = Resampling.average):
         self.path = Path(path)
         self.grid = grid
         self.bands = bands
         self.band_names = list(band_names) if band_names else None
-        self.overviews = overviews
+        self.dtype = dtype
+        self.resampling = resampling
+        self._profile = dict(
+            driver="GTiff", width=grid.width, height=grid.height, count=bands, dtype=dtype, nodata=nodata,
+            crs=grid.crs, transform=rasterio.Affine(*grid.transform), tiled=True, blockxsize=FINAL_BLOCK,
+            blockysize=FINAL_BLOCK, compress="deflate", BIGTIFF="IF_SAFER",
+            **({"predictor": 3} if np.dtype(dtype).kind == "f" else {}))
         self._env: rasterio.Env | None = None
-        self._acc = None
+        self._ds = None
         folder = self.path.parent
         if not folder.is_dir():
             raise RasterError(folder, "output folder does not exist")
         if not writable(folder):
             raise RasterError(folder, "output folder is not writable")
-        self._acc_path = staging_path(self.path, ".acc.tif")
         self._tmp_path = staging_path(self.path, ".partial.tif")
 
-    def __enter__(self) -> "BlendedWriter":
+    def __enter__(self) -> "TiledWriter":
         self._env = rasterio.Env(**GDAL_ENV)
         self._env.__enter__()
         try:
-            self._acc = rasterio.open(
-                self._acc_path, "w+", driver="GTiff", width=self.grid.width, height=self.grid.height,
-                count=2 * self.bands, dtype="float64", crs=self.grid.crs,
-                transform=rasterio.Affine(*self.grid.transform), tiled=True, blockxsize=FINAL_BLOCK,
-                blockysize=FINAL_BLOCK, interleave="pixel", SPARSE_OK="TRUE", BIGTIFF="IF_SAFER")
+            self._ds = rasterio.open(self._tmp_path, "w", **self._profile)
         except BaseException as exc:
             self.abort()
             if not isinstance(exc, Exception):  # Ctrl-C or SIGTERM while the file was being made
                 raise
-            raise RasterError(self._acc_path.parent, f"cannot create files here ({exc})") from None
+            raise RasterError(self._tmp_path.parent, f"cannot create files here ({exc})") from None
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -142,61 +109,33 @@ class BlendedWriter:
         else:
             self.abort()
 
-    def add(self, box: PixelBox, values: np.ndarray | Sequence[float], valid: np.ndarray | None = None) -> None:
-        """Blend one window's result: values (bands, h, w) over the source-pixel `box`, or one value per band."""
-        row0, row1, col0, col1 = self.grid.project(box)
-        height, width = row1 - row0, col1 - col0
-        values = np.asarray(values, dtype=np.float64)
-        if values.ndim == 1:
-            values = np.broadcast_to(values[:, None, None], (self.bands, height, width))
-        elif values.ndim == 2:
+    def write(self, row0: int, col0: int, values: np.ndarray) -> None:
+        """Write one block: values (bands, h, w), or (h, w) for one band, at output row `row0`, column `col0`."""
+        values = np.asarray(values)
+        if values.ndim == 2:
             values = values[None]
         if values.shape[0] != self.bands:
             raise ValueError(f"expected {self.bands} band(s) of values, got {values.shape[0]}")
-        values = resize_bilinear(values, height, width)
-        weight = np.outer(taper(height), taper(width))
-        if valid is not None:
-            weight = weight * resize_nearest(valid, height, width)
-        weight = np.where(np.isfinite(values).all(axis=0), weight, 0.0)
-        window = RioWindow(col0, row0, width, height)
-        acc = self._acc.read(window=window)
-        acc[:self.bands] += np.where(weight > 0, values, 0.0) * weight
-        acc[self.bands:] += weight
-        self._acc.write(acc, window=window)
+        self._ds.write(values.astype(self.dtype, copy=False),
+                       window=Window(col0, row0, values.shape[2], values.shape[1]))
 
     def close(self) -> Path:
-        """Divide sums by weights into the final compressed GeoTIFF, build overviews, rename into place."""
+        """Finish the GeoTIFF (band names, hook, overviews), read it back and rename it into place."""
         with committed(self._tmp_path, self.path, self.abort):
-            self._finish()
-        self._cleanup()
-        return self.path
-
-    def _finish(self) -> None:
-        profile = dict(
-            driver="GTiff", width=self.grid.width, height=self.grid.height, count=self.bands,
-            dtype="float32", nodata=float("nan"), crs=self.grid.crs,
-            transform=rasterio.Affine(*self.grid.transform),
-            tiled=True, blockxsize=FINAL_BLOCK, blockysize=FINAL_BLOCK, compress="deflate", predictor=3,
-            BIGTIFF="IF_SAFER")
-        with rasterio.open(self._tmp_path, "w", **profile) as out:
-            for row in range(0, self.grid.height, CHUNK):
-                for col in range(0, self.grid.width, CHUNK):
-                    window = RioWindow(col, row, min(CHUNK, self.grid.width - col), min(CHUNK, self.grid.height - row))
-                    acc = self._acc.read(window=window)
-                    sums, weights = acc[:self.bands], acc[self.bands:]
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        result = np.where(weights > 0, sums / weights, np.nan)
-                    out.write(result.astype(np.float32), window=window)
             if self.band_names:
                 for band, name in enumerate(self.band_names, start=1):
-                    out.set_band_description(band, name)
-        self._acc.close()
-        self._acc = None
-        if self.overviews:
+                    self._ds.set_band_description(band, name)
+            self.finish(self._ds)
+            self._ds.close()
             levels = overview_levels(self.grid.width, self.grid.height)
             if levels:
                 with rasterio.open(self._tmp_path, "r+") as out:
-                    out.build_overviews(levels, Resampling.average)
+                    out.build_overviews(levels, self.resampling)
+        self._cleanup()
+        return self.path
+
+    def finish(self, dataset: rasterio.io.DatasetWriter) -> None:
+        """Add metadata to the open dataset before it is closed (tags, a palette): nothing by default."""
 
     def abort(self) -> None:
         """Drop everything written so far; the output path is left untouched."""
@@ -204,10 +143,9 @@ class BlendedWriter:
         self._tmp_path.unlink(missing_ok=True)
 
     def _cleanup(self) -> None:
-        if self._acc is not None:
-            self._acc.close()
-            self._acc = None
-        self._acc_path.unlink(missing_ok=True)
+        if self._ds is not None:
+            self._ds.close()
+            self._ds = None
         if self._env is not None:
             self._env.__exit__(None, None, None)
             self._env = None

@@ -204,7 +204,7 @@ def _write_maps(run: SceneRun, values: np.ndarray, names: list[str], out: Path, 
         for chunk, padded, block, (r0, r1, c0, c1) in blended_blocks(run, blender, steps, run.peak_radius):
             if evidence is not None:
                 block = add_evidence(block, evidence[padded[0]:padded[1], padded[2]:padded[3]], [0])
-            writer.add(chunk.source_box(run.grid), block[:, r0:r1, c0:c1])
+            writer.write(chunk.row0, chunk.col0, block[:, r0:r1, c0:c1])
             inner = block[0, r0:r1, c0:c1]
             if np.isfinite(inner).any():
                 low, high = min(low, float(np.nanmin(inner))), max(high, float(np.nanmax(inner)))
@@ -250,9 +250,9 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
             label = np.where(valid, np.argmax(np.nan_to_num(probs, nan=-1), axis=0) + 1, 0)
             pixels += np.bincount(label.ravel(), minlength=len(names) + 1)
             label_writer.write(chunk.row0, chunk.col0, label)
-            conf_writer.add(chunk.source_box(run.grid), np.where(valid, probs.max(axis=0, initial=0), np.nan)[None])
+            conf_writer.write(chunk.row0, chunk.col0, np.where(valid, probs.max(axis=0, initial=0), np.nan)[None])
             if score_writer is not None:
-                score_writer.add(chunk.source_box(run.grid), score_blender.blend(*box))
+                score_writer.write(chunk.row0, chunk.col0, score_blender.blend(*box))
     outputs_written = {"labels": str(out), "confidence": str(out_conf)}
     if out_scores:
         outputs_written["scores"] = str(out_scores)

@@ -5,7 +5,7 @@ the weights of neighbouring cells sum to one, so between cell centres the map pa
 cell's value to the next (a cosine interpolation), and its local maxima sit on cell centres. Cells no
 window filled (NaN) give no weight; a pixel is NaN where its sub-cell holds no data. Only the cells
 and validity rows under a chunk are read, so memory is one chunk, whatever the scene size; the chunk
-goes to BlendedWriter as one non-overlapping block, which writes the atomic, georeferenced file.
+goes to the output's TiledWriter as one non-overlapping block, which writes the atomic, georeferenced file.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..io import OutputGrid, PixelBox
+from ..io import OutputGrid
 from .cells import SUB
 from .index import SceneIndex
 
@@ -34,12 +34,6 @@ class Chunk:
         """The block grown by `halo` pixels on each side, clipped to the grid."""
         return (max(0, self.row0 - halo), min(grid.height, self.row1 + halo),
                 max(0, self.col0 - halo), min(grid.width, self.col1 + halo))
-
-    def source_box(self, grid: OutputGrid) -> PixelBox:
-        """The source pixels the chunk covers (what BlendedWriter.add takes)."""
-        f = grid.factor
-        return PixelBox(grid.origin.col + self.col0 * f, grid.origin.row + self.row0 * f,
-                        (self.col1 - self.col0) * f, (self.row1 - self.row0) * f)
 
 
 def chunks(grid: OutputGrid, size: int = CHUNK) -> list[Chunk]:

@@ -6,16 +6,14 @@ import os
 from pathlib import Path
 from typing import Protocol, Sequence
 
-import numpy as np
 import rasterio
 from matplotlib import colormaps
 from rasterio.enums import Resampling
-from rasterio.windows import Window as RioWindow
 
 from ..errors import RasterError
-from ..files import staging_path, sweep_stale
-from ..io import BlendedWriter, OutputGrid
-from ..io.writer import FINAL_BLOCK, committed, overview_levels, writable
+from ..files import sweep_stale
+from ..io import OutputGrid, TiledWriter
+from ..io.writer import writable
 
 
 class Writer(Protocol):
@@ -48,7 +46,7 @@ class OutputSet:
     """Writers that commit together: on success each is closed (renamed into place); on any error,
     outputs already committed by this set are removed and the others aborted.
 
-    Writers are closed last-opened first, because each BlendedWriter holds a nested GDAL environment.
+    Writers are closed last-opened first, because each TiledWriter holds a nested GDAL environment.
     """
 
     def __init__(self) -> None:
@@ -79,47 +77,26 @@ class OutputSet:
             raise
 
 
-def float_writer(path: Path, grid: OutputGrid, band_names: Sequence[str]) -> BlendedWriter:
-    """An entered BlendedWriter for float32 maps (NaN where no data)."""
-    return BlendedWriter(path, grid, bands=len(band_names), band_names=list(band_names)).__enter__()
+def float_writer(path: Path, grid: OutputGrid, band_names: Sequence[str]) -> TiledWriter:
+    """An entered TiledWriter for float32 maps (NaN where no data)."""
+    return TiledWriter(path, grid, bands=len(band_names), band_names=list(band_names)).__enter__()
 
 
-class CategoryWriter:
+class CategoryWriter(TiledWriter):
     """A label map: uint8 (or uint16) GeoTIFF, 1..N = labels, 0 = no data, names in band metadata and a palette."""
 
     def __init__(self, path: Path, grid: OutputGrid, names: Sequence[str]):
-        self.path, self.grid, self.names = Path(path), grid, list(names)
-        self.dtype = "uint8" if len(self.names) < 255 else "uint16"
-        self._tmp = staging_path(self.path, self.path.suffix)
-        try:
-            self._ds = rasterio.open(
-                self._tmp, "w", driver="GTiff", width=grid.width, height=grid.height, count=1, dtype=self.dtype,
-                nodata=0, crs=grid.crs, transform=rasterio.Affine(*grid.transform), tiled=True,
-                blockxsize=FINAL_BLOCK, blockysize=FINAL_BLOCK, compress="deflate")
-        except Exception as error:
-            raise RasterError(self.path.parent, f"cannot create files here ({error})") from None
+        self.names = list(names)
+        super().__init__(path, grid, band_names=["label"], dtype="uint8" if len(self.names) < 255 else "uint16",
+                         nodata=0, resampling=Resampling.mode)
+        self.__enter__()
 
-    def write(self, row0: int, col0: int, labels: np.ndarray) -> None:
-        self._ds.write(labels.astype(self.dtype)[None], window=RioWindow(col0, row0, labels.shape[1], labels.shape[0]))
-
-    def close(self) -> Path:
-        with committed(self._tmp, self.path, self.abort):
-            self._ds.set_band_description(1, "label")
-            self._ds.update_tags(1, **{f"LABEL_{i}": name for i, name in enumerate(self.names, start=1)},
-                                 LABELS=", ".join(self.names))
-            if self.dtype == "uint8":
-                self._ds.write_colormap(1, palette(len(self.names)))
-            self._ds.close()
-            levels = overview_levels(self.grid.width, self.grid.height)
-            if levels:
-                with rasterio.open(self._tmp, "r+") as ds:
-                    ds.build_overviews(levels, Resampling.mode)
-        return self.path
-
-    def abort(self) -> None:
-        if not self._ds.closed:
-            self._ds.close()
-        self._tmp.unlink(missing_ok=True)
+    def finish(self, dataset: rasterio.io.DatasetWriter) -> None:
+        """Label names as tags (LABEL_i, LABELS) and, for uint8, a palette."""
+        dataset.update_tags(1, **{f"LABEL_{i}": name for i, name in enumerate(self.names, start=1)},
+                            LABELS=", ".join(self.names))
+        if self.dtype == "uint8":
+            dataset.write_colormap(1, palette(len(self.names)))
 
 
 def palette(count: int) -> dict[int, tuple[int, int, int, int]]:
