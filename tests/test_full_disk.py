@@ -38,6 +38,18 @@ def test_a_geotiff_with_missing_blocks_is_not_complete(tmp_path):
         check_complete(path, tmp_path / "final.tif")
 
 
+def test_a_geotiff_whose_overviews_lost_their_last_blocks_is_not_complete(tmp_path):
+    path = write_raster(tmp_path / "a.tif", np.random.default_rng(0).random((600, 600)).astype(np.float32))
+    with rasterio.open(path, "r+") as ds:
+        ds.build_overviews([2, 4])
+    path.write_bytes(path.read_bytes()[:-2000])  # the overviews, written last, lose their end
+    with rasterio.open(path) as ds:  # the full-resolution blocks still read
+        for _, window in ds.block_windows(1):
+            ds.read(window=window)
+    with pytest.raises(RasterError, match=r"final.tif: could not be written completely"):
+        check_complete(path, tmp_path / "final.tif")
+
+
 def _small_disk(size: str):
     """A tmpfs of `size`: a real full disk (needs root and mount; skipped where neither is allowed)."""
     folder = Path("/tmp") / f"sarclip-full-{uuid.uuid4().hex[:8]}"

@@ -193,13 +193,15 @@ def check_complete(written: Path, target: Path) -> None:
 
     GDAL reports a failed block write (a full disk, a quota) only as a logged error when the file is
     flushed, so the file would be committed with blocks missing; reading it back is what finds that.
+    Overviews are read block by block too, each level opened on its own, so memory does not grow with the scene.
     """
     try:
         with rasterio.open(written) as ds:
-            for _, window in ds.block_windows(1):
-                ds.read(window=window)
-            for factor in ds.overviews(1):  # built in a second pass: they can be the part that failed
-                ds.read(out_shape=(ds.count, max(1, ds.height // factor), max(1, ds.width // factor)))
+            levels = len(ds.overviews(1))  # built in a second pass: they can be the part that failed
+        for level in [None, *range(levels)]:
+            with rasterio.open(written, overview_level=level) as ds:
+                for _, window in ds.block_windows(1):
+                    ds.read(window=window)
     except GDAL_WRITE_ERRORS as error:
         raise RasterError(visible_path(target), f"could not be written completely ({_first_line(error)}); "
                           "is the disk full?") from None
