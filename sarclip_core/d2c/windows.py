@@ -24,7 +24,7 @@ from rasterio.transform import Affine
 
 from ..errors import SarclipError
 from ..files import atomic_file
-from ..io import PixelBox, Window, describe, open_raster, read_window
+from ..io import GridWindow, PixelBox, describe, open_raster, read_window
 from .boxes import Box, ImageRecord
 from .floods import MASK_KIND as WATER_MASK
 from .floods import describe_water
@@ -138,7 +138,7 @@ class _Cutter:
         footprint = size * scale
         col, row = _place(self.record, footprint, self.rng, self.settings.object_share)
         box = PixelBox(col, row, footprint, footprint)
-        data, valid = read_window(ds, self.info, Window(index, box, size, size), size)
+        data, valid = read_window(ds, self.info, GridWindow(index, box, size, size), size)
         if valid.mean() < MIN_VALID:
             return None
         boxes = [b for b in (window_box(box, col, row, footprint, scale) for box in self.record.boxes) if b]

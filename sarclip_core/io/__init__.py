@@ -2,11 +2,11 @@
 
 from .convert import Normalisation, complex_to_amplitude, fit_channels, to_domain, to_model_input
 from .raster import RasterInfo, ValueKind, describe, open_raster
-from .windows import MapExtent, PixelBox, Window, WindowGrid, iter_tiles, make_grid, read_window
+from .windows import GridWindow, MapExtent, PixelBox, WindowGrid, iter_tiles, make_grid, read_window
 from .writer import OutputGrid, TiledWriter
 
 __all__ = [
-    "MapExtent", "Normalisation", "OutputGrid", "PixelBox", "RasterInfo", "TiledWriter", "ValueKind",
-    "Window", "WindowGrid", "complex_to_amplitude", "describe", "fit_channels", "iter_tiles", "make_grid",
+    "GridWindow", "MapExtent", "Normalisation", "OutputGrid", "PixelBox", "RasterInfo", "TiledWriter", "ValueKind",
+    "WindowGrid", "complex_to_amplitude", "describe", "fit_channels", "iter_tiles", "make_grid",
     "open_raster", "read_window", "to_domain", "to_model_input",
 ]

@@ -8,10 +8,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import rasterio
-import rasterio.windows
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.warp import transform_bounds
+from rasterio.windows import Window
 
 from ..errors import RasterError, SarclipError
 from .convert import complex_to_amplitude
@@ -27,8 +27,8 @@ class PixelBox:
     width: int
     height: int
 
-    def to_rasterio(self) -> rasterio.windows.Window:
-        return rasterio.windows.Window(self.col, self.row, self.width, self.height)
+    def to_rasterio(self) -> Window:
+        return Window(self.col, self.row, self.width, self.height)
 
     def __str__(self) -> str:
         """How a person reads it in an error: "columns 3997-4097, rows 10-60 (100 x 50 px)"."""
@@ -53,8 +53,9 @@ class MapExtent:
 
 
 @dataclass(frozen=True)
-class Window:
-    """One tile: the source pixels it covers and the size of its data once read (before padding)."""
+class GridWindow:
+    """One window of a WindowGrid: its index in the grid, the source pixels it covers (box) and the size of
+    its data once read (before padding)."""
 
     index: int
     box: PixelBox
@@ -82,7 +83,7 @@ class WindowGrid:
         """Source pixels (width, height) one full tile covers."""
         return max(1, round(self.tile * self.scale_x)), max(1, round(self.tile * self.scale_y))
 
-    def __iter__(self) -> Iterator[Window]:
+    def __iter__(self) -> Iterator[GridWindow]:
         foot_w, foot_h = self.footprint
         area_right = self.area.col + self.area.width
         area_bottom = self.area.row + self.area.height
@@ -91,7 +92,7 @@ class WindowGrid:
             height = min(foot_h, area_bottom - row)
             for col in self.col_offsets:
                 width = min(foot_w, area_right - col)
-                yield Window(
+                yield GridWindow(
                     index=index,
                     box=PixelBox(col, row, width, height),
                     data_height=min(self.tile, max(1, round(height / self.scale_y))),
@@ -190,7 +191,7 @@ def _extent_to_pixels(info: RasterInfo, extent: MapExtent) -> PixelBox:
     return PixelBox(col0, row0, math.ceil(max(cols)) - col0, math.ceil(max(rows)) - row0)
 
 
-def read_window(ds: rasterio.io.DatasetReader, info: RasterInfo, window: Window, tile: int,
+def read_window(ds: rasterio.io.DatasetReader, info: RasterInfo, window: GridWindow, tile: int,
                 bands: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read one window as a (channels, tile, tile) float32 array padded with zeros, and its valid mask.
 
@@ -222,7 +223,7 @@ def read_window(ds: rasterio.io.DatasetReader, info: RasterInfo, window: Window,
     return out, out_valid
 
 
-def _downsampling(window: Window) -> bool:
+def _downsampling(window: GridWindow) -> bool:
     return window.box.height * window.box.width > window.data_height * window.data_width
 
 
@@ -248,7 +249,7 @@ def _box_resize(data: np.ndarray, valid: np.ndarray, height: int, width: int) ->
 
 
 def iter_tiles(ds: rasterio.io.DatasetReader, info: RasterInfo, grid: WindowGrid,
-               bands: Sequence[int] | None = None) -> Iterator[tuple[Window, np.ndarray, np.ndarray]]:
+               bands: Sequence[int] | None = None) -> Iterator[tuple[GridWindow, np.ndarray, np.ndarray]]:
     """Read each window of the grid in turn, skipping windows with no valid pixel."""
     for window in grid:
         data, valid = read_window(ds, info, window, grid.tile, bands)

@@ -9,7 +9,16 @@ from typing import Generator, Iterator, Sequence
 
 import numpy as np
 
-from ..io import Normalisation, RasterInfo, Window, WindowGrid, fit_channels, iter_tiles, open_raster, to_model_input
+from ..io import (
+    GridWindow,
+    Normalisation,
+    RasterInfo,
+    WindowGrid,
+    fit_channels,
+    iter_tiles,
+    open_raster,
+    to_model_input,
+)
 
 
 @dataclass
@@ -17,7 +26,7 @@ class Batch:
     """Up to batch_size windows: normalised input (B, C, T, T), their windows and valid masks."""
 
     inputs: np.ndarray
-    windows: list[Window]
+    windows: list[GridWindow]
     valid: np.ndarray  # (B, T, T) bool: the window's valid pixels, padding False
 
 
