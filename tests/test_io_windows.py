@@ -18,6 +18,7 @@ from sarclip_core.io import (
     open_raster,
     read_window,
 )
+from sarclip_core.io.windows import overlap_pixels
 
 
 def coverage(grid, width, height):
@@ -59,6 +60,23 @@ def test_an_overlap_of_unclear_unit_is_refused_not_taken_as_pixels(tmp_path, ove
     with pytest.raises(SarclipError, match=words):
         make_grid(info, 64, overlap)
     assert make_grid(info, 64, 1).col_offsets[:2] == (0, 63)  # the int 1 is one pixel, said explicitly
+
+
+def test_overlap_pixels_tells_a_fraction_from_a_pixel_count():
+    assert overlap_pixels(0.25, 64) == overlap_pixels(16, 64) == overlap_pixels(16.0, 64) == 16
+    assert overlap_pixels(0, 64) == 0 and overlap_pixels(1, 64) == 1  # the int 1 is one pixel
+    with pytest.raises(SarclipError, match="ambiguous"):
+        overlap_pixels(1.0, 64)
+    with pytest.raises(SarclipError, match="64 px leaves no stride"):
+        overlap_pixels(0.999, 64)  # rounds to the whole tile
+
+
+def test_scene_settings_refuse_an_ambiguous_overlap_before_any_work():
+    from sarclip_core.scene import SceneSettings
+
+    with pytest.raises(SarclipError, match="overlap 1.0 is ambiguous"):
+        SceneSettings(overlap=1.0)
+    assert SceneSettings(overlap=16).overlap == 16
 
 
 def test_scene_smaller_than_tile_is_padded(tmp_path, rng):

@@ -111,7 +111,7 @@ def axis_offsets(start: int, length: int, footprint: int, stride: int) -> tuple[
 
 
 def check_overlap(overlap: float | int) -> None:
-    """Refuse an overlap that is neither a fraction of the tile (0 <= f < 1) nor a whole pixel count.
+    """Refuse an overlap that is neither a fraction of the tile (0 <= f < 1) nor a whole pixel count (overlap_pixels).
 
     A float 1.0 (what `--overlap 1` parses to) could mean the whole tile or one pixel: it is refused as
     ambiguous rather than silently taken as one pixel; the int 1 is one pixel.
@@ -125,8 +125,13 @@ def check_overlap(overlap: float | int) -> None:
         raise SarclipError(f"overlap {overlap!r} is more than 1, so pixels, but not a whole number: give {unit}")
 
 
-def resolve_overlap(tile: int, overlap: float | int) -> int:
-    """Overlap in tile pixels from a pixel count (whole, >= 1) or a fraction of the tile (0 <= f < 1)."""
+def overlap_pixels(overlap: float | int, tile: int) -> int:
+    """The overlap of neighbouring windows in tile pixels: the one place its two units are told apart.
+
+    Below 1 it is a fraction of the tile (0.25 of a 64 px tile is 16 px, rounded); from 1 up it is a whole
+    number of pixels (16 or 16.0 is 16 px; the int 1 is one pixel). check_overlap refuses the ambiguous
+    float 1.0 and non-whole pixel counts; an overlap that leaves no stride is refused here.
+    """
     check_overlap(overlap)
     pixels = round(overlap * tile) if overlap < 1 else int(overlap)
     if pixels >= tile:
@@ -139,7 +144,7 @@ def make_grid(info: RasterInfo, tile: int, overlap: float | int = 0.0, resolutio
     """Windows of `tile` pixels (at `resolution` map units per pixel if given) over the scene or AOI."""
     if tile < 1:
         raise SarclipError(f"tile size must be at least 1 pixel, got {tile}")
-    stride = tile - resolve_overlap(tile, overlap)
+    stride = tile - overlap_pixels(overlap, tile)
     scale_x = scale_y = 1.0
     if resolution is not None:
         if resolution <= 0:

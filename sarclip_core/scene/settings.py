@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import SarclipError
 from ..io import MapExtent, PixelBox, RasterInfo, WindowGrid, make_grid
+from ..io.windows import check_overlap
 from .cache import cache_folder
 from .cache import limit_bytes as cache_limit
 
@@ -19,7 +20,8 @@ class SceneSettings:
     """User settings shared by indexing and every query (the plugin's and the CLI's options).
 
     tile: window size in pixels (None: the model's native input size, e.g. 128).
-    overlap: between neighbouring windows, a fraction of the tile (< 1) or pixels (>= 1).
+    overlap: between neighbouring windows, a fraction of the tile in [0, 1) or a whole number of pixels
+    (io.windows.overlap_pixels); an ambiguous value (1.0) is refused here, before any work.
     resolution: ground resolution of a window pixel in map units (None: the scene's own pixels).
     aoi: only this part of the scene, in pixels or as a map extent.
     index_dir: where scene indexes are cached (None: $SARCLIP_CACHE/index or ~/.cache/sarclip/index).
@@ -41,6 +43,7 @@ class SceneSettings:
     def __post_init__(self) -> None:
         if self.tile is not None and (isinstance(self.tile, bool) or int(self.tile) != self.tile or self.tile < 8):
             raise SarclipError(f"tile must be a whole number of pixels >= 8, got {self.tile!r}")
+        check_overlap(self.overlap)
         if self.batch_size < 1:
             raise SarclipError(f"batch size must be at least 1, got {self.batch_size}")
         if self.output_factor is not None and self.output_factor < 1:

@@ -102,7 +102,7 @@ class SarclipAlgorithm(QgsProcessingAlgorithm):
         advanced = [
             QgsProcessingParameterNumber(self.TILE, "Tile size (model pixels, 0 = the model's)",
                                          QgsProcessingParameterNumber.Integer, 0, True, 0, 8192),
-            QgsProcessingParameterNumber(self.OVERLAP, "Window overlap (fraction)",
+            QgsProcessingParameterNumber(self.OVERLAP, "Window overlap (fraction of the tile)",
                                          QgsProcessingParameterNumber.Double, DEFAULT_OVERLAP, False, 0.0, 0.9),
             QgsProcessingParameterNumber(self.RESOLUTION, "Ground resolution (map units per pixel, 0 = native)",
                                          QgsProcessingParameterNumber.Double, 0.0, True, 0.0),
