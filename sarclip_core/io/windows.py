@@ -9,9 +9,9 @@ from typing import Iterator, Sequence
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
-from rasterio.errors import RasterioIOError
+from rasterio.errors import RasterioIOError, WindowError
 from rasterio.warp import transform_bounds
-from rasterio.windows import Window
+from rasterio.windows import Window, intersection
 
 from ..errors import RasterError, SarclipError
 from .convert import complex_to_amplitude
@@ -173,12 +173,12 @@ def resolve_aoi(info: RasterInfo, aoi: PixelBox | MapExtent | None) -> PixelBox:
         return PixelBox(0, 0, info.width, info.height)
     if isinstance(aoi, MapExtent):
         aoi = _extent_to_pixels(info, aoi)
-    col0, row0 = max(0, aoi.col), max(0, aoi.row)
-    col1, row1 = min(info.width, aoi.col + aoi.width), min(info.height, aoi.row + aoi.height)
-    if col1 <= col0 or row1 <= row0:
+    try:
+        inside = intersection(aoi.to_rasterio(), Window(0, 0, info.width, info.height))
+    except WindowError:
         raise RasterError(info.path, f"the area of interest {aoi} lies outside the scene "
-                                     f"({info.width}x{info.height} px)")
-    return PixelBox(col0, row0, col1 - col0, row1 - row0)
+                                     f"({info.width}x{info.height} px)") from None
+    return PixelBox(*(int(v) for v in inside.flatten()))
 
 
 def _extent_to_pixels(info: RasterInfo, extent: MapExtent) -> PixelBox:
