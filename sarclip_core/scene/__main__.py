@@ -44,21 +44,19 @@ def parse_aoi(text: str | None) -> PixelBox | MapExtent | None:
     return PixelBox(*map(int, numbers)) if pixels else MapExtent(*numbers)
 
 
-def arguments(argv: list[str] | None) -> argparse.Namespace:
-    """The scene command line's flags, parsed and checked (paths, numbers) before any work."""
-    parser = argparse.ArgumentParser(prog="python -m sarclip_core.scene", description=__doc__)
-    parser.add_argument("scene", nargs="?", help="SAR raster (GeoTIFF, or any image GDAL reads)")
+def add_task_arguments(parser: argparse.ArgumentParser) -> None:
+    """What to look for in a scene: --query, --labels, --count and its options (shared with the batch CLI)."""
     parser.add_argument("--query", help="text to look for; several phrases separated by ';' are averaged")
     parser.add_argument("--labels", help="label set for a label map, e.g. 'T72, BMP2, clutter'")
-    parser.add_argument("--example", action="append", type=Path, default=[], metavar="IMAGE",
-                        help="query by example: an image chip of what to find (repeatable); writes similar.tif")
-    parser.add_argument("--example-point", action="append", type=parse_point, default=[], metavar="X,Y",
-                        help="query by example: a point on the scene, in its map coordinates (repeatable)")
     parser.add_argument("--count", action="store_true", help="count objects of --labels (or --query) per grid cell")
     parser.add_argument("--cell-size", type=float, help="count cell size in map units (default: 4 windows)")
     parser.add_argument("--peak-threshold", type=float,
                         help="probability (0-1) a peak must reach (default: the model's calibrated threshold, else 0.5)")
-    parser.add_argument("--out", type=Path, help="output folder (created if missing)")
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model and the scene settings (windows, index cache), shared with the batch CLI so that both give the
+    same index keys."""
     parser.add_argument("--model", default="default", help="'default', a checkpoint folder, or open_clip NAME[:TAG]")
     parser.add_argument("--backend", default="auto", choices=BACKENDS,
                         help="inference on PyTorch or ONNX Runtime (the checkpoint's ONNX export); auto: PyTorch "
@@ -74,6 +72,19 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--index-cache-gb", type=float,
                         help=f"size limit of the index cache; least recently used indexes go beyond it "
                              f"(default ${LIMIT_ENV}, else {DEFAULT_LIMIT_GB:g})")
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The scene command line's flags, parsed and checked (paths, numbers) before any work."""
+    parser = argparse.ArgumentParser(prog="python -m sarclip_core.scene", description=__doc__)
+    parser.add_argument("scene", nargs="?", help="SAR raster (GeoTIFF, or any image GDAL reads)")
+    add_task_arguments(parser)
+    parser.add_argument("--example", action="append", type=Path, default=[], metavar="IMAGE",
+                        help="query by example: an image chip of what to find (repeatable); writes similar.tif")
+    parser.add_argument("--example-point", action="append", type=parse_point, default=[], metavar="X,Y",
+                        help="query by example: a point on the scene, in its map coordinates (repeatable)")
+    parser.add_argument("--out", type=Path, help="output folder (created if missing)")
+    add_settings_arguments(parser)
     parser.add_argument("--clear-index-cache", action="store_true",
                         help="remove every cached scene index (of --index-dir or the default cache) and exit")
     parser.add_argument("--json", type=Path, help="write the run summary to this JSON file")
@@ -147,17 +158,25 @@ def output_folder(folder: Path, index_dir: Path | None) -> Iterator[None]:
         raise
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Run what the arguments ask for; the summary of each step under its name."""
+def checked_settings(args: argparse.Namespace) -> SceneSettings:
+    """The scene settings the arguments give, once their values and texts are known to be good (before any
+    model loads, and before any output of a multi-step run is written)."""
     check_arguments(args)
     settings = SceneSettings(args.tile, args.overlap, args.resolution, args.batch_size, parse_aoi(args.aoi),
                              args.index_dir, args.output_factor, args.index_cache_gb)
-    if args.query:  # bad text fails before the model loads, and before any output of a multi-step run is written
+    if args.query:
         parse_query(args.query)
     if args.labels:
         label_map_labels(args.labels)
     if args.count:
         counted_labels(args.labels or args.query)
+    return settings
+
+
+def run(args: argparse.Namespace, checkpoint: Checkpoint | None = None) -> dict:
+    """Run what the arguments ask for (with `checkpoint` when the caller has the model loaded already); the
+    summary of each step under its name."""
+    settings = checked_settings(args)
     describe_quietly(args.scene)  # a missing or unreadable scene is reported before PyTorch loads
     args.examples = args.example + args.example_point
     for example in args.example:
@@ -165,9 +184,11 @@ def run(args: argparse.Namespace) -> dict:
             raise SarclipError(f"{example}: --example image not found")
     check_outputs(args)
     with output_folder(args.out, args.index_dir), staged_outputs(args.out) as stage:
-        from .backend import load_model  # PyTorch or ONNX Runtime: only now that inputs and outputs are good
+        if checkpoint is None:
+            from .backend import load_model  # PyTorch or ONNX Runtime: only now that inputs and outputs are good
 
-        summary = _analyse(args, load_model(args.model, args.backend), settings, stage)
+            checkpoint = load_model(args.model, args.backend)
+        summary = _analyse(args, checkpoint, settings, stage)
         return json.loads(json.dumps(summary).replace(json.dumps(str(stage))[1:-1], json.dumps(str(args.out))[1:-1]))
 
 

@@ -116,10 +116,9 @@ def grid_facts(grid: WindowGrid) -> dict:
 def open_or_build(info: RasterInfo, checkpoint: InferenceModel, settings: SceneSettings, steps: StageProgress) -> SceneIndex:
     """The index for this scene, model and settings: reused when it exists and is whole, built otherwise."""
     grid = settings.grid(info, checkpoint.reader.native_size)
-    key = index_key(info, model_identity(checkpoint), grid)
-    cache = settings.cache_dir()
+    folder = index_folder(info, model_identity(checkpoint), settings, checkpoint.reader.native_size)
+    cache = folder.parent
     sweep_stale(cache)  # staging of runs killed outright
-    folder = cache / key
     existing, problem = _load(folder)
     if existing is not None:
         mark_used(folder)
@@ -130,6 +129,16 @@ def open_or_build(info: RasterInfo, checkpoint: InferenceModel, settings: SceneS
         index.notes.append(f"the cached scene index {folder} was damaged ({problem}) and has been rebuilt")
     prune(cache, settings.cache_limit(), keep=folder)
     return index
+
+
+def index_folder(info: RasterInfo, identity: str, settings: SceneSettings, native_tile: int) -> Path:
+    """Where the index of this scene, model identity (encoder.model_identity) and settings lives, built or not."""
+    return settings.cache_dir() / index_key(info, identity, settings.grid(info, native_tile))
+
+
+def existing(folder: Path) -> SceneIndex | None:
+    """The whole index in `folder`, or None when there is none or it is damaged (a build replaces it)."""
+    return _load(folder)[0]
 
 
 def _load(folder: Path) -> tuple[SceneIndex | None, str | None]:
