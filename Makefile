@@ -19,6 +19,7 @@ bench: setup
 	$(PYTHON) bench/encoder_bench.py
 	$(PYTHON) bench/onnx_bench.py
 	$(PYTHON) bench/train_bench.py
+	$(PYTHON) bench/batch_bench.py
 
 # The main job: a text query with the bundled default model on the demo SAR scene in sarclip_core/resources/demo/.
 demo: setup
