@@ -6,14 +6,18 @@ place only when it is complete. A failed write is one SarclipError naming the pa
 
 Temporary names (staging_path) are hidden and carry the writing process's id (`.NAME.tmp-PID-UNIQUE[.SUFFIX]`): what a
 process killed outright (kill -9, power loss) leaves behind is recognised by that id and swept by the next
-run (sweep_stale), while a live run's files are never touched.
+run (sweep_stale), while a live run's files are never touched. A process id means something only on its own
+machine, so staging_path's UNIQUE starts with a tag of the machine, and a folder several machines share (a
+batch's index folder on a cluster) is swept of this machine's leftovers only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
+import socket
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -48,14 +52,16 @@ def check_writable_place(path: Path, flag: str) -> None:
         raise SarclipError(f"{path}: {flag}: cannot write in {parent} ({error.strerror or error})") from None
 
 
-STAGING_NAME = re.compile(r"^\.(?P<name>.+?)\.tmp-(?P<pid>\d+)(?:-[0-9a-f]+)?(?:\.\w+)*$")
+STAGING_NAME = re.compile(r"^\.(?P<name>.+?)\.tmp-(?P<pid>\d+)(?:-(?P<unique>[0-9a-f]+))?(?:\.\w+)*$")
+HOST_TAG = hashlib.blake2b(socket.gethostname().encode(), digest_size=4).hexdigest()  # 8 hex digits
 
 
 def staging_path(path: Path, suffix: str = "") -> Path:
     """The one temporary name: hidden, beside path, unique to this process and this call (several writers
     of one path may run in one process), ending in `suffix` so that drivers choosing a format by extension
-    still can. atomic_file and atomic_folder use it; so do writers that stage more than one file."""
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}")
+    still can. atomic_file and atomic_folder use it; so do writers that stage more than one file. The unique
+    part starts with this machine's HOST_TAG."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{HOST_TAG}{uuid.uuid4().hex[:8]}{suffix}")
 
 
 def process_alive(pid: int) -> bool:
@@ -89,6 +95,8 @@ def sweep_stale(folder: Path, names: Collection[str] | None = None, *, own: bool
         match = STAGING_NAME.match(entry.name)
         if not match or (names is not None and match["name"] not in names):
             continue
+        if match["unique"] and len(match["unique"]) == 16 and match["unique"][:8] != HOST_TAG:
+            continue  # another machine's: its process ids say nothing here
         pid = int(match["pid"])
         if not (own and pid == os.getpid()) and process_alive(pid):
             continue

@@ -11,6 +11,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -24,6 +26,7 @@ from rasterio.windows import Window
 from sarclip_core.batch.__main__ import main as batch_main
 from sarclip_core.batch.cluster import connect
 from sarclip_core.batch.run import index_scenes, model_ref
+from sarclip_core.files import HOST_TAG, staging_path, sweep_stale
 from sarclip_core.scene import SceneSettings, build_index
 from sarclip_core.scene.__main__ import main as scene_main
 from sarclip_core.scene.index import existing, index_folder
@@ -238,3 +241,16 @@ def test_a_worker_killed_mid_task_loses_no_scene(tmp_path, scenes, client, model
     assert not big_result.worker.endswith(f":{killed}")  # another worker process did it again
     assert existing(tmp_path / "index" / key) is not None  # whole, checksums verified
     assert _hidden(tmp_path / "index") == []  # the killed build's staging was swept
+
+
+def test_a_shared_index_folder_is_swept_of_this_machines_dead_staging_only(tmp_path):
+    """On a cluster the index folder is shared: another machine's process ids say nothing about its builds."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    other = "0" * 8 if HOST_TAG != "0" * 8 else "1" * 8
+    mine = tmp_path / f".{'a' * 32}.tmp-{child.pid}-{HOST_TAG}0a1b2c3d"
+    theirs = tmp_path / f".{'b' * 32}.tmp-{child.pid}-{other}0a1b2c3d"
+    for folder in (mine, theirs):
+        folder.mkdir()
+    assert staging_path(tmp_path / "x").name.split("-")[-1].startswith(HOST_TAG)
+    assert sweep_stale(tmp_path) == [mine] and theirs.is_dir()
