@@ -2,7 +2,8 @@
 
 Both clusters are started and warmed (each worker loads the bundled model once) before timing, so the
 rounds time the batch itself: planning, one task per scene, indexes written to a fresh folder. The
-1- and 2-worker runs alternate ROUNDS times; medians are reported. The scenes are the real Sentinel-1
+1- and 2-worker runs alternate ROUNDS times with the one-process engine (build_index in a loop, in this
+process, one torch thread), the batch's baseline; medians are reported. The scenes are the real Sentinel-1
 scene tiled to SIZE x SIZE px, each cut at another offset (so each is its own file and index); windows
 of 128 px at overlap 0.5, as the CLI's defaults. From the 1-worker time per Mpixel comes the estimate
 for an archive of 1,000 full Sentinel-1 IW GRD scenes (25,000 x 16,000 px) on N workers, assuming
@@ -61,6 +62,16 @@ def timed_batch(scenes: list[Path], client, index_dir: Path) -> tuple[float, lis
     return seconds, results
 
 
+def timed_loop(scenes: list[Path], checkpoint, index_dir: Path) -> float:
+    """The one-process engine on the same scenes, one after the other."""
+    from sarclip_core.scene import SceneSettings, build_index
+
+    started = time.perf_counter()
+    for scene in scenes:
+        build_index(scene, checkpoint, SceneSettings(index_dir=index_dir))
+    return time.perf_counter() - started
+
+
 def main() -> None:
     from sarclip_core.batch.__main__ import quiet_dask_logs
 
@@ -70,10 +81,15 @@ def main() -> None:
 
 
 def measure(work: Path) -> None:
+    import torch
     from distributed import Client, LocalCluster
 
     from sarclip_core.batch.run import index_scenes
+    from sarclip_core.model import load_model
     from sarclip_core.scene import SceneSettings
+
+    torch.set_num_threads(1)  # the baseline gets what one worker gets
+    checkpoint = load_model("default")
 
     scenes = make_scenes(work)
     clusters, clients, startup = {}, {}, {}
@@ -85,11 +101,14 @@ def measure(work: Path) -> None:
         # warm-up: every worker loads the model once (one small scene each)
         index_scenes(scenes[:workers], "default", SceneSettings(index_dir=work / f"warm{workers}"), clients[workers])
         startup[workers] = time.perf_counter() - started
-    times: dict[int, list[float]] = {1: [], 2: []}
+    times: dict[int, list[float]] = {0: [], 1: [], 2: []}  # 0: the one-process engine
     windows = 0
     try:
         for round_ in range(ROUNDS):
-            for workers in (1, 2) if round_ % 2 == 0 else (2, 1):
+            for workers in (0, 1, 2) if round_ % 2 == 0 else (2, 1, 0):
+                if workers == 0:
+                    times[0].append(timed_loop(scenes, checkpoint, work / f"r{round_}-loop"))
+                    continue
                 seconds, results = timed_batch(scenes, clients[workers], work / f"r{round_}-w{workers}")
                 times[workers].append(seconds)
                 windows = sum(r.details["windows"] for r in results)
@@ -97,13 +116,14 @@ def measure(work: Path) -> None:
         for workers in (1, 2):
             clients[workers].close()
             clusters[workers].close()
-    one, two = statistics.median(times[1]), statistics.median(times[2])
+    loop, one, two = statistics.median(times[0]), statistics.median(times[1]), statistics.median(times[2])
     mpx = SCENES * SIZE * SIZE / 1e6
     per_mpx = one / mpx  # seconds per Mpixel on one worker (one core)
     per_full_scene = per_mpx * FULL_SCENE_MPX
     estimate = {f"{n}_workers_hours": round(ARCHIVE * per_full_scene / n / 3600, 1) for n in (1, 10, 100, 1000)}
     out = {"scenes": SCENES, "size_px": SIZE, "windows": windows, "rounds": ROUNDS,
-           "seconds_1_worker": [round(t, 2) for t in times[1]], "seconds_2_workers": [round(t, 2) for t in times[2]],
+           "seconds_one_process": [round(t, 2) for t in times[0]], "seconds_1_worker": [round(t, 2) for t in times[1]], "seconds_2_workers": [round(t, 2) for t in times[2]],
+           "median_one_process_s": round(loop, 2), "batch_1_worker_vs_one_process": round(loop / one, 2),
            "median_1_worker_s": round(one, 2), "median_2_workers_s": round(two, 2), "speedup_2_vs_1": round(one / two, 2),
            "per_scene_s_1_worker": round(one / SCENES, 3), "s_per_mpixel_1_worker": round(per_mpx, 3),
            "windows_per_s_1_worker": round(windows / one, 1),
@@ -111,7 +131,8 @@ def measure(work: Path) -> None:
            "full_scene_mpixel": FULL_SCENE_MPX, "full_scene_s_1_worker": round(per_full_scene, 1),
            "archive_1000_full_scenes": estimate, "cpus": os.cpu_count()}
     print(f"{SCENES} scenes of {SIZE}^2 ({windows} windows), median of {ROUNDS} alternating rounds: 1 worker "
-          f"{one:.1f} s, 2 workers {two:.1f} s, speed-up {one / two:.2f}x on {os.cpu_count()} cores")
+          f"{one:.1f} s, 2 workers {two:.1f} s, speed-up {one / two:.2f}x on {os.cpu_count()} cores; the one-process "
+          f"engine {loop:.1f} s (batch on 1 worker runs at {loop / one:.2f} of its speed)")
     print(f"per scene on 1 worker: {one / SCENES:.2f} s ({per_mpx:.2f} s per Mpixel, {windows / one:.0f} windows/s); "
           f"a full {FULL_SCENE_MPX:.0f}-Mpixel Sentinel-1 scene: about {per_full_scene / 60:.0f} min per worker")
     print("1,000 full scenes: " + ", ".join(f"{n} worker(s) {ARCHIVE * per_full_scene / n / 3600:.1f} h"
