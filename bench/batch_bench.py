@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -82,8 +83,8 @@ def main() -> None:
 
 def measure(work: Path) -> None:
     import torch
-    from distributed import Client, LocalCluster
 
+    from sarclip_core.batch.cluster import connect
     from sarclip_core.batch.run import index_scenes
     from sarclip_core.model import load_model
     from sarclip_core.scene import SceneSettings
@@ -92,18 +93,16 @@ def measure(work: Path) -> None:
     checkpoint = load_model("default")
 
     scenes = make_scenes(work)
-    clusters, clients, startup = {}, {}, {}
-    for workers in (1, 2):
-        started = time.perf_counter()
-        clusters[workers] = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=":0")
-        clients[workers] = Client(clusters[workers])
-        # warm-up: every worker loads the model once (one small scene each)
-        index_scenes(scenes[:workers], "default", SceneSettings(index_dir=work / f"warm{workers}"), clients[workers])
-        startup[workers] = time.perf_counter() - started
+    clients, startup = {}, {}
     times: dict[int, list[float]] = {0: [], 1: [], 2: []}  # 0: the one-process engine
     windows = 0
-    try:
+    with ExitStack() as clusters:
+        for workers in (1, 2):
+            started = time.perf_counter()
+            clients[workers] = clusters.enter_context(connect(f"local:{workers}"))
+            # warm-up: every worker loads the model once (one scene each)
+            index_scenes(scenes[:workers], "default", SceneSettings(index_dir=work / f"warm{workers}"), clients[workers])
+            startup[workers] = time.perf_counter() - started
         for round_ in range(ROUNDS):
             for workers in (0, 1, 2) if round_ % 2 == 0 else (2, 1, 0):
                 if workers == 0:
@@ -112,10 +111,6 @@ def measure(work: Path) -> None:
                 seconds, results = timed_batch(scenes, clients[workers], work / f"r{round_}-w{workers}")
                 times[workers].append(seconds)
                 windows = sum(r.details["windows"] for r in results)
-    finally:
-        for workers in (1, 2):
-            clients[workers].close()
-            clusters[workers].close()
     loop, one, two = statistics.median(times[0]), statistics.median(times[1]), statistics.median(times[2])
     mpx = SCENES * SIZE * SIZE / 1e6
     per_mpx = one / mpx  # seconds per Mpixel on one worker (one core)

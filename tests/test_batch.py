@@ -254,3 +254,10 @@ def test_a_shared_index_folder_is_swept_of_this_machines_dead_staging_only(tmp_p
         folder.mkdir()
     assert staging_path(tmp_path / "x").name.split("-")[-1].startswith(HOST_TAG)
     assert sweep_stale(tmp_path) == [mine] and theirs.is_dir()
+
+
+def test_local_workers_keep_glibcs_adaptive_allocator_and_leave_this_process_environment_alone(client):
+    """Dask's MALLOC_TRIM_THRESHOLD_ would turn off glibc's adaptive mmap threshold (4x the page faults)."""
+    assert set(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == {None}
+    assert set(client.run(lambda: os.environ.get("OMP_NUM_THREADS")).values()) == {"1"}
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
