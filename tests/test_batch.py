@@ -26,6 +26,8 @@ from rasterio.windows import Window
 from sarclip_core.batch.__main__ import main as batch_main
 from sarclip_core.batch.cluster import connect
 from sarclip_core.batch.run import index_scenes, model_ref
+from sarclip_core.batch.worker import ModelRef, index_task
+from sarclip_core.errors import SarclipError
 from sarclip_core.files import HOST_TAG, staging_path, sweep_stale
 from sarclip_core.scene import SceneSettings, build_index
 from sarclip_core.scene.__main__ import main as scene_main
@@ -261,3 +263,16 @@ def test_local_workers_keep_glibcs_adaptive_allocator_and_leave_this_process_env
     assert set(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == {None}
     assert set(client.run(lambda: os.environ.get("OMP_NUM_THREADS")).values()) == {"1"}
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+
+
+def test_a_batch_larger_than_the_cache_limit_is_refused_before_any_work(tmp_path, scenes):
+    settings = SceneSettings(index_dir=tmp_path / "index", index_cache_gb=1e-5)  # 10 kB: not even one index
+    with pytest.raises(SarclipError, match=r"the batch's 4 scene indexes would take about .* raise --index-cache-gb"):
+        index_scenes(scenes, "default", settings, "tcp://127.0.0.1:9")  # refused before reaching for a cluster
+    assert list((tmp_path / "index").iterdir()) == []
+
+
+def test_a_worker_whose_model_files_differ_refuses_its_tasks(scenes, tmp_path):
+    result = index_task(str(scenes[0]), ModelRef("default", "0" * 64), SceneSettings(index_dir=tmp_path / "index"))
+    assert "has other weights than on the machine that started the batch" in result["error"]
+    assert not (tmp_path / "index").exists() or list((tmp_path / "index").iterdir()) == []

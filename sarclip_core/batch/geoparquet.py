@@ -173,7 +173,10 @@ def search_geoparquet(path: str | os.PathLike, query: str, model: str | os.PathL
     if stored["model_digest"] != ref.digest:
         raise SarclipError(f"{path}: made with model {stored['model']!r} (digest {stored['model_digest'][:12]}), "
                            f"but --model {ref.spec!r} has digest {ref.digest[:12]}; give the model it was made with")
-    vectors = np.concatenate([embed_query(checkpoint, query), embed(checkpoint, backgrounds_for(phrases))])
+    backgrounds = backgrounds_for(phrases)
+    vectors = embed_query(checkpoint, query)
+    if backgrounds:
+        vectors = np.concatenate([vectors, embed(checkpoint, backgrounds)])
     calibration = Calibration.read(checkpoint.calibration, logit_scale(checkpoint))
     best: list[tuple[float, str, bytes]] = []
     for batch in source.iter_batches(batch_size=CHUNK, columns=["scene", "embedding", "geometry"]):
