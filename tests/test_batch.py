@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 
+import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -32,6 +33,7 @@ from sarclip_core.files import HOST_TAG, staging_path, sweep_stale
 from sarclip_core.scene import SceneSettings, build_index
 from sarclip_core.scene.__main__ import main as scene_main
 from sarclip_core.scene.index import existing, index_folder
+from sarclip_core.scene.prompts import embed_query
 from sarclip_core.io import describe
 
 from bad_input_helpers import one_error_line
@@ -205,6 +207,18 @@ def test_geoparquet_holds_every_cell_and_a_text_query_runs_on_the_file_alone(tmp
         point = ogr.Geometry(ogr.wkbPoint)
         point.AddPoint_2D(lon, lat)
         assert ogr.CreateGeometryFromWkb(row["geometry"]).Contains(point)
+    # DuckDB reads it as GeoParquet (a GEOMETRY column in EPSG:4326) and searches the embeddings in SQL
+    checkpoint, _ = model
+    text = embed_query(checkpoint, "water")[0]
+    con = duckdb.connect()
+    kind = con.execute("SELECT DISTINCT typeof(geometry) FROM read_parquet(?)", [str(parquet)]).fetchall()
+    assert len(kind) == 1 and kind[0][0].startswith("GEOMETRY") and '"code":4326}}' in kind[0][0].replace(" ", "")
+    best = con.execute("SELECT scene, cell_row, cell_col FROM read_parquet(?) "
+                       "ORDER BY list_cosine_similarity(embedding, ?::FLOAT[]) DESC LIMIT 3",
+                       [str(parquet), text.tolist()]).fetchall()
+    embeddings = np.stack(table.column("embedding").to_numpy(zero_copy_only=False))
+    order = np.argsort(-(embeddings @ text))[:3]
+    assert best == [(rows[k]["scene"], rows[k]["cell_row"], rows[k]["cell_col"]) for k in order]
     out = tmp_path / "search"
     assert batch_main(["query", "--geoparquet", str(parquet), "--query", "water", "--top", "5", "--out", str(out)]) == 0
     source = gdal.OpenEx(str(out / "hits.gpkg"), gdal.OF_VECTOR)
