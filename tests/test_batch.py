@@ -149,8 +149,10 @@ def _read(path):
 
 def test_batch_query_writes_what_the_one_scene_cli_writes_and_one_hits_layer(tmp_path, scenes, client, capsys):
     flags = ["--query", "ship", "--labels", "water, land", "--count", "--index-dir", str(tmp_path / "index")]
-    assert batch_main(["query", *map(str, scenes), *flags, "--out", str(tmp_path / "batch"),
-                       "--scheduler", client.scheduler.address]) == 0
+    bad = tmp_path / "hits.tif"  # not a raster, and named like the batch's own hits file
+    bad.write_text("not a raster")
+    assert batch_main(["query", *map(str, scenes), str(bad), *flags, "--out", str(tmp_path / "batch"),
+                       "--scheduler", client.scheduler.address]) == 1
     peaks = 0
     for scene in scenes:
         alone = tmp_path / "alone" / scene.stem
@@ -164,7 +166,8 @@ def test_batch_query_writes_what_the_one_scene_cli_writes_and_one_hits_layer(tmp
         summary = json.loads((batch / "summary.json").read_text())
         assert summary["count"]["outputs"]["counts"] == str(batch / "counts.gpkg")
         peaks += len(summary["query"]["peaks"]) + sum(summary["count"]["totals"].values())
-    capsys.readouterr()
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and str(bad) in errors[0] and "not a readable raster" in errors[0]
     source = gdal.OpenEx(str(tmp_path / "batch" / "hits.gpkg"), gdal.OF_VECTOR)
     layer = source.GetLayerByName("hits")
     assert layer.GetSpatialRef().GetAuthorityCode(None) == "4326"
@@ -174,7 +177,8 @@ def test_batch_query_writes_what_the_one_scene_cli_writes_and_one_hits_layer(tmp
     assert [h[1] for h in hits] == sorted((h[1] for h in hits), reverse=True)
     assert all(4.3 < lon < 4.8 and 43.4 < lat < 43.8 for _, _, lon, lat in hits)  # the Camargue, in lon/lat
     report = json.loads((tmp_path / "batch" / "batch.json").read_text())
-    assert [s["status"] for s in report["scenes"]] == ["done"] * 4
+    assert [s["status"] for s in report["scenes"]] == ["done"] * 4 + ["failed"]
+    assert report["scenes"][4]["error"].startswith(str(bad))
 
 
 def test_geoparquet_holds_every_cell_and_a_text_query_runs_on_the_file_alone(tmp_path, scenes, client, capsys, model):

@@ -25,9 +25,6 @@ from ..files import atomic_text, check_output_file
 from ..scene.__main__ import add_settings_arguments, add_task_arguments, checked_settings
 from .cluster import check_scheduler, default_scheduler
 
-SUMMARY_FILE = "batch.json"
-
-
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sarclip_core.batch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,7 +41,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     index.add_argument("--json", type=Path, help="write the run's per-scene report to this JSON file")
     add_task_arguments(query)
     query.add_argument("--out", type=Path, required=True, help="output folder: a folder per scene, hits.gpkg, "
-                                                               f"{SUMMARY_FILE}")
+                                                               "batch.json")
     query.add_argument("--geoparquet", type=Path, help="search this GeoParquet index (from `index --geoparquet`) "
                                                        "instead of scenes")
     query.add_argument("--top", type=int, default=100, help="with --geoparquet: how many best cells to keep")
@@ -116,7 +113,7 @@ def run_index(args: argparse.Namespace) -> int:
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from .run import query_scenes, scene_request
+    from .run import REPORT_FILE, query_scenes, scene_request
 
     bar = Bar(len(args.scenes), "query")
     try:
@@ -124,7 +121,7 @@ def run_query(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     report = {"scenes": [r.to_dict() for r in results], "hits": str(hits)}
-    with atomic_text(args.out / SUMMARY_FILE) as handle:
+    with atomic_text(args.out / REPORT_FILE) as handle:
         json.dump(report, handle, indent=2)
     done = [r for r in results if r.status == "done"]
     found = sum(r.details["hits"] for r in done)

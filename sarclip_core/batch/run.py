@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..model import Checkpoint
 
 HITS_FILE = "hits.gpkg"
+REPORT_FILE = "batch.json"
 
 
 @dataclass
@@ -170,8 +171,9 @@ def query_scenes(scenes: Sequence[str | os.PathLike], request: dict[str, Any], o
 
 
 def output_folders(scenes: Sequence[str], out: Path) -> list[Path]:
-    """A folder in `out` per scene, named by its file name without extension (SCENE_2, ... when names repeat)."""
-    taken: set[str] = set()
+    """A folder in `out` per scene, named by its file name without extension (SCENE_2, ... when names repeat or
+    would be the batch's own files)."""
+    taken = {HITS_FILE, REPORT_FILE}
     folders = []
     for scene in scenes:
         stem, name, k = Path(scene).stem, Path(scene).stem, 2
