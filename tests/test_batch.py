@@ -24,20 +24,19 @@ import rasterio
 from osgeo import gdal, ogr, osr
 from rasterio.windows import Window
 
+from bad_input_helpers import one_error_line
+from paths import SENTINEL1
 from sarclip_core.batch.__main__ import main as batch_main
 from sarclip_core.batch.cluster import connect
 from sarclip_core.batch.run import index_scenes, model_ref
 from sarclip_core.batch.worker import ModelRef, index_task
 from sarclip_core.errors import SarclipError
 from sarclip_core.files import HOST_TAG, staging_path, sweep_stale
+from sarclip_core.io import describe
 from sarclip_core.scene import SceneSettings, build_index
 from sarclip_core.scene.__main__ import main as scene_main
 from sarclip_core.scene.index import existing, index_folder
 from sarclip_core.scene.prompts import embed_query
-from sarclip_core.io import describe
-
-from bad_input_helpers import one_error_line
-from conftest import SENTINEL1
 
 CROPS = [(0, 0), (100, 0), (0, 50), (100, 50)]  # (col, row) of 160 x 160 px crops: 4 windows, 25 cells each
 

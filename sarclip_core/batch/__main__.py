@@ -25,7 +25,9 @@ from ..files import atomic_text, check_output_file
 from ..scene.__main__ import add_settings_arguments, add_task_arguments, checked_settings
 from .cluster import check_scheduler, default_scheduler
 
+
 def arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The batch command line's flags: its own (scenes, --scheduler, --geoparquet, ...) and the one-scene CLI's."""
     parser = argparse.ArgumentParser(prog="python -m sarclip_core.batch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +84,7 @@ class Bar:
 
 
 def run_index(args: argparse.Namespace) -> int:
+    """`index`: every scene indexed (or skipped), a line per failed scene, the GeoParquet file if asked for."""
     from .geoparquet import Indexed, export_geoparquet
     from .run import index_scenes, model_ref, scene_request
 
@@ -113,6 +116,7 @@ def run_index(args: argparse.Namespace) -> int:
 
 
 def run_query(args: argparse.Namespace) -> int:
+    """`query` on scenes: each scene's outputs, hits.gpkg and batch.json in --out."""
     from .run import REPORT_FILE, query_scenes, scene_request
 
     bar = Bar(len(args.scenes), "query")
@@ -134,11 +138,13 @@ def run_query(args: argparse.Namespace) -> int:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    """`query --geoparquet`: the file's best cells for --query, as polygons in --out/hits.gpkg."""
+    from osgeo import ogr
+
     from ..files import check_writable_place
     from .geoparquet import search_geoparquet
     from .hits import write_hits
     from .run import HITS_FILE
-    from osgeo import ogr
 
     if args.out.exists() and not args.out.is_dir():
         raise SarclipError(f"{args.out}: --out is a file, not a folder; give a folder for the outputs")
@@ -160,6 +166,7 @@ def quiet_dask_logs() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the batch command line; the exit status (0 all done, 1 some scenes failed, 2 a bad input)."""
     args = arguments(argv)
     quiet_dask_logs()  # a command line owns its process's logging; the library functions leave it alone
 

@@ -52,6 +52,7 @@ class Hit:
 
 
 def point_wkb(lon: float, lat: float) -> bytes:
+    """WKB of a point at longitude, latitude."""
     geometry = ogr.Geometry(ogr.wkbPoint)
     geometry.AddPoint_2D(float(lon), float(lat))
     return bytes(geometry.ExportToWkb())

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..errors import SarclipError
-from ..scene import SceneSettings
 from ..scene.__main__ import add_settings_arguments, add_task_arguments, checked_settings, describe_quietly
 from ..scene.cache import LIMIT_ENV, folder_bytes, human_bytes
+from ..scene.settings import SceneSettings
 from .cluster import connect
 from .worker import ModelRef, index_task, query_task
 
