@@ -25,7 +25,7 @@ from osgeo import gdal, ogr, osr
 from rasterio.windows import Window
 
 from bad_input_helpers import one_error_line
-from paths import SENTINEL1
+from paths import ROOT, SENTINEL1
 from sarclip_core.batch.__main__ import main as batch_main
 from sarclip_core.batch.cluster import connect
 from sarclip_core.batch.run import index_scenes, model_ref
@@ -232,13 +232,41 @@ def test_geoparquet_holds_every_cell_and_a_text_query_runs_on_the_file_alone(tmp
     assert {h[0] for h in hits} <= {str(s) for s in scenes}
 
 
-def test_a_worker_killed_mid_task_loses_no_scene(tmp_path, scenes, client, model):
-    with rasterio.open(SENTINEL1) as source:  # a larger real scene: the real one tiled, so the task runs a while
-        tiled = np.tile(source.read(), (1, 5, 5))
+def _tiled(path, times=5):
+    """A larger real scene: the Sentinel-1 scene tiled, so that indexing it takes a while."""
+    with rasterio.open(SENTINEL1) as source:
+        tiled = np.tile(source.read(), (1, times, times))
         profile = {**source.profile, "width": tiled.shape[2], "height": tiled.shape[1]}
-    big = tmp_path / "tiled.tif"
-    with rasterio.open(big, "w", **profile) as target:
+    with rasterio.open(path, "w", **profile) as target:
         target.write(tiled)
+    return path
+
+
+def _staging(folder, pattern=".*.tmp-*"):
+    return list(folder.glob(pattern)) if folder.is_dir() else []
+
+
+def test_sigterm_mid_batch_stops_the_workers_and_leaves_no_staging(tmp_path):
+    """The scene (2,000 windows) takes far longer than the workers are given to stop, so its build is cut."""
+    index = tmp_path / "index"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    run = subprocess.Popen([sys.executable, "-m", "sarclip_core.batch", "index", str(_tiled(tmp_path / "big.tif", 12)),
+                            "--index-dir", str(index), "--scheduler", "local:1"], env=env, cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _staging(index) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _staging(index), "the index was never started"
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 143
+    assert err.strip().splitlines()[-1] == "error: interrupted; finished scenes are kept, no partial outputs were left (SIGTERM)"
+    assert "Traceback" not in err, err
+    assert _staging(index) == [] and list(index.iterdir()) == []  # the unfinished build's staging was swept
+
+
+def test_a_worker_killed_mid_task_loses_no_scene(tmp_path, scenes, client, model):
+    big = _tiled(tmp_path / "tiled.tif")
     _, ref = model
     settings = SceneSettings(index_dir=tmp_path / "index", batch_size=8)
     key = index_folder(describe(big), ref.digest, settings, 128).name

@@ -15,13 +15,15 @@ import argparse
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 from tqdm import tqdm
 
 from ..cli import run_cli
 from ..errors import SarclipError
-from ..files import atomic_text, check_output_file
+from ..files import atomic_text, check_output_file, sweep_stale
 from ..scene.__main__ import add_settings_arguments, add_task_arguments, checked_settings
 from .cluster import check_scheduler, default_scheduler
 
@@ -80,7 +82,24 @@ class Bar:
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
+        """Clear the bar, so that the summary (or an error) is the only thing left on the terminal."""
         self.bar.close()
+
+
+@contextmanager
+def progress_bar(total: int, what: str, folders: Callable[[], list[Path]]) -> Iterator[Bar]:
+    """The run's progress bar. On Ctrl-C or SIGTERM, once the local workers are gone (connect() has shut the
+    LocalCluster down), the staging their unfinished tasks left in `folders` is swept: this machine's only,
+    of processes no longer running, so a remote cluster's live builds are never touched."""
+    bar = Bar(total, what)
+    try:
+        yield bar
+    except KeyboardInterrupt:
+        for folder in folders():
+            sweep_stale(folder)
+        raise
+    finally:
+        bar.close()
 
 
 def run_index(args: argparse.Namespace) -> int:
@@ -92,11 +111,8 @@ def run_index(args: argparse.Namespace) -> int:
     for flag, path in (("--geoparquet", args.geoparquet), ("--json", args.json)):
         if path:
             check_output_file(path, flag)
-    bar = Bar(len(args.scenes), "index")
-    try:
+    with progress_bar(len(args.scenes), "index", lambda: [settings.cache_dir()]) as bar:
         results = index_scenes(args.scenes, args.model, settings, args.scheduler, bar)
-    finally:
-        bar.close()
     report = {"scenes": [r.to_dict() for r in results], "index_dir": str(args.index_dir)}
     counts = {status: sum(r.status == status for r in results) for status in ("indexed", "reused", "skipped", "failed")}
     print(f"{len(results)} scene(s): {counts['indexed'] + counts['reused']} indexed, {counts['skipped']} skipped "
@@ -119,11 +135,14 @@ def run_query(args: argparse.Namespace) -> int:
     """`query` on scenes: each scene's outputs, hits.gpkg and batch.json in --out."""
     from .run import REPORT_FILE, query_scenes, scene_request
 
-    bar = Bar(len(args.scenes), "query")
-    try:
-        results, hits = query_scenes(args.scenes, scene_request(args), args.out, args.scheduler, bar)
-    finally:
-        bar.close()
+    request = scene_request(args)
+
+    def staging_places() -> list[Path]:
+        made = [p for p in args.out.iterdir() if p.is_dir()] if args.out.is_dir() else []
+        return [checked_settings(argparse.Namespace(**request)).cache_dir(), args.out, *made]
+
+    with progress_bar(len(args.scenes), "query", staging_places) as bar:
+        results, hits = query_scenes(args.scenes, request, args.out, args.scheduler, bar)
     report = {"scenes": [r.to_dict() for r in results], "hits": str(hits)}
     with atomic_text(args.out / REPORT_FILE) as handle:
         json.dump(report, handle, indent=2)
