@@ -112,13 +112,13 @@ def run_index(args: argparse.Namespace) -> int:
         if path:
             check_output_file(path, flag)
     with progress_bar(len(args.scenes), "index", lambda: [settings.cache_dir()]) as bar:
-        results = index_scenes(args.scenes, args.model, settings, args.scheduler, bar)
+        results = index_scenes(args.scenes, args.model, settings, args.scheduler, bar, args.backend)
     report = {"scenes": [r.to_dict() for r in results], "index_dir": str(args.index_dir)}
     counts = {status: sum(r.status == status for r in results) for status in ("indexed", "reused", "skipped", "failed")}
     print(f"{len(results)} scene(s): {counts['indexed'] + counts['reused']} indexed, {counts['skipped']} skipped "
           f"(already indexed), {counts['failed']} failed; indexes in {args.index_dir}")
     if args.geoparquet:
-        _, ref = model_ref(args.model)
+        _, ref = model_ref(args.model, args.backend)
         exported = export_geoparquet([Indexed(r.scene, r.index) for r in results if r.index], ref.spec, ref.digest,
                                      args.geoparquet)
         report["geoparquet"] = exported
@@ -168,7 +168,7 @@ def run_search(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise SarclipError(f"{args.out}: --out is a file, not a folder; give a folder for the outputs")
     check_writable_place(args.out / HITS_FILE, "--out")
-    hits, facts = search_geoparquet(args.geoparquet, args.query, args.model, args.top)
+    hits, facts = search_geoparquet(args.geoparquet, args.query, args.model, args.top, args.backend)
     args.out.mkdir(parents=True, exist_ok=True)
     path = write_hits(args.out / HITS_FILE, hits, ogr.wkbPolygon)
     best = f"; best {hits[0].score:.3f} in {hits[0].scene}" if hits else ""

@@ -154,19 +154,20 @@ def open_geoparquet(path: str | os.PathLike):
 
 
 def search_geoparquet(path: str | os.PathLike, query: str, model: str | os.PathLike = "default",
-                      top: int = 100) -> tuple[list[Hit], dict]:
+                      top: int = 100, backend: str = "auto") -> tuple[list[Hit], dict]:
     """The `top` cells of the whole file most likely to show `query` (the one-scene engine's calibrated
     probability against the background classes, per cell, without blending), as Hits with their footprints."""
+    from ..scene.backend import logit_scale
     from ..scene.calibration import Calibration, backgrounds_for, query_probability
     from ..scene.phrases import parse_query
-    from ..scene.prompts import embed, embed_query, logit_scale
+    from ..scene.prompts import embed, embed_query
     from .run import model_ref
 
     if top < 1:
         raise SarclipError(f"--top must be at least 1, got {top}")
     source = open_geoparquet(path)
     phrases = parse_query(query)
-    checkpoint, ref = model_ref(model)
+    checkpoint, ref = model_ref(model, backend)
     if source.metadata.num_rows == 0:
         return [], {"rows": 0}
     stored = source.read_row_group(0, columns=["model", "model_digest"]).slice(0, 1).to_pylist()[0]

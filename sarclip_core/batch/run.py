@@ -26,7 +26,7 @@ from .worker import ModelRef, index_task, query_task
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-    from ..model import Checkpoint
+    from ..scene.backend import InferenceModel
 
 HITS_FILE = "hits.gpkg"
 REPORT_FILE = "batch.json"
@@ -53,16 +53,16 @@ class SceneResult:
 ProgressFn = Callable[[SceneResult, int, int], None]  # a scene's result, scenes finished, scenes in all
 
 
-def model_ref(model: str | os.PathLike) -> tuple[Checkpoint, ModelRef]:
-    """The model loaded here, and how workers find it: a checkpoint folder by its absolute path."""
-    from ..model import load_model
-    from ..scene.encoder import model_identity
+def model_ref(model: str | os.PathLike, backend: str = "auto") -> tuple[InferenceModel, ModelRef]:
+    """The model loaded here (PyTorch or ONNX Runtime, scene.backend), and how workers find it: a checkpoint
+    folder by its absolute path."""
+    from ..scene.backend import load_model, model_identity
 
     spec = str(model)
     if spec != "default" and Path(spec).is_dir():
         spec = str(Path(spec).resolve())
-    checkpoint = load_model(spec)
-    return checkpoint, ModelRef(spec, model_identity(checkpoint))
+    checkpoint = load_model(spec, backend)
+    return checkpoint, ModelRef(spec, model_identity(checkpoint), backend)
 
 
 def unique_scenes(scenes: Iterable[str | os.PathLike]) -> list[str]:
@@ -72,15 +72,15 @@ def unique_scenes(scenes: Iterable[str | os.PathLike]) -> list[str]:
 
 def index_scenes(scenes: Sequence[str | os.PathLike], model: str | os.PathLike = "default",
                  settings: SceneSettings = SceneSettings(), cluster: str | Client = "local",
-                 progress: ProgressFn | None = None) -> list[SceneResult]:
+                 progress: ProgressFn | None = None, backend: str = "auto") -> list[SceneResult]:
     """Index every scene into settings.index_dir on the cluster, one task per scene; one result per scene."""
+    from ..scene.backend import window_encoder
     from ..scene.cells import SceneCells
-    from ..scene.encoder import WindowEncoder
     from ..scene.index import estimated_bytes, existing, index_folder
 
-    checkpoint, ref = model_ref(model)
+    checkpoint, ref = model_ref(model, backend)
     native = checkpoint.reader.native_size
-    per_window, dim = WindowEncoder(checkpoint).cell_shape(settings.tile or native)
+    per_window, dim = window_encoder(checkpoint).cell_shape(settings.tile or native)
     ordered = unique_scenes(scenes)
     results: dict[str, SceneResult] = {}
     todo: list[str] = []
@@ -148,7 +148,7 @@ def query_scenes(scenes: Sequence[str | os.PathLike], request: dict[str, Any], o
     if out.exists() and not out.is_dir():
         raise SarclipError(f"{out}: --out is a file, not a folder; give a folder for the outputs")
     check_writable_place(out / HITS_FILE, "--out")
-    _, ref = model_ref(request["model"])
+    _, ref = model_ref(request["model"], request["backend"])
     ordered = unique_scenes(scenes)
     folders = dict(zip(ordered, output_folders(ordered, out)))
     hits: list[Hit] = []

@@ -1,7 +1,7 @@
 """What runs on a Dask worker: one scene's index or queries, by the one-scene engine, with the model loaded once.
 
 A worker process keeps the model it loaded, keyed by the model spec and the digest the run's driver
-computed (encoder.model_identity, which also keys every index): the first task loads and checks it, later
+computed (scene.backend.model_identity, which also keys every index): the first task loads and checks it, later
 tasks reuse it. A worker that sees other weights under the same spec (a different checkout on another
 machine) fails its tasks with one line instead of writing indexes under another model's keys.
 
@@ -27,32 +27,33 @@ import numpy as np
 from ..errors import SarclipError
 
 if TYPE_CHECKING:
-    from ..model import Checkpoint
     from ..scene import SceneSettings
+    from ..scene.backend import InferenceModel
 
 SUMMARY_FILE = "summary.json"
 
 
 @dataclass(frozen=True)
 class ModelRef:
-    """The model a batch uses: what --model said, and the digest of its image tower (encoder.model_identity)."""
+    """The model a batch uses: what --model and --backend said, and the identity of its image tower that keys
+    the indexes (scene.backend.model_identity)."""
 
     spec: str
     digest: str
+    backend: str = "auto"
 
 
-_loaded: dict[ModelRef, Checkpoint] = {}  # the one model this worker process keeps
+_loaded: dict[ModelRef, InferenceModel] = {}  # the one model this worker process keeps
 _loading = threading.Lock()
 
 
-def worker_model(ref: ModelRef) -> Checkpoint:
+def worker_model(ref: ModelRef) -> InferenceModel:
     """The model for `ref`, loaded on this worker's first task and kept for the next ones."""
-    from ..model import load_model
-    from ..scene.encoder import model_identity
+    from ..scene.backend import load_model, model_identity
 
     with _loading:
         if ref not in _loaded:
-            checkpoint = load_model(ref.spec)
+            checkpoint = load_model(ref.spec, ref.backend)
             if model_identity(checkpoint) != ref.digest:
                 raise SarclipError(f"model {ref.spec!r} on worker {where()} has other weights than on the machine "
                                    "that started the batch; give every worker the same model files")

@@ -173,7 +173,7 @@ def checked_settings(args: argparse.Namespace) -> SceneSettings:
     return settings
 
 
-def run(args: argparse.Namespace, checkpoint: Checkpoint | None = None) -> dict:
+def run(args: argparse.Namespace, checkpoint: InferenceModel | None = None) -> dict:
     """Run what the arguments ask for (with `checkpoint` when the caller has the model loaded already); the
     summary of each step under its name."""
     settings = checked_settings(args)

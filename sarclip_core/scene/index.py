@@ -132,7 +132,7 @@ def open_or_build(info: RasterInfo, checkpoint: InferenceModel, settings: SceneS
 
 
 def index_folder(info: RasterInfo, identity: str, settings: SceneSettings, native_tile: int) -> Path:
-    """Where the index of this scene, model identity (encoder.model_identity) and settings lives, built or not."""
+    """Where the index of this scene, model identity (backend.model_identity) and settings lives, built or not."""
     return settings.cache_dir() / index_key(info, identity, settings.grid(info, native_tile))
 
 
