@@ -8,7 +8,8 @@ scene tiled to SIZE x SIZE px, each cut at another offset (so each is its own fi
 of 128 px at overlap 0.5, as the CLI's defaults. From the 1-worker time per Mpixel comes the estimate
 for an archive of 1,000 full Sentinel-1 IW GRD scenes (25,000 x 16,000 px) on N workers, assuming
 workers like these and storage that keeps up (indexing is encoder-bound, about 235 windows/s per core
-in bench/scene_bench.py). Writes outputs/bench/batch.json.
+in bench/scene_bench.py). BATCH_BENCH_BACKEND=onnx runs the workers and the baseline on ONNX Runtime.
+Writes outputs/bench/batch-BACKEND.json.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ SENTINEL1 = ROOT.parent / "shared" / "data" / "sentinel1" / "S1A__IW___A_2015030
 SCENES = 8
 SIZE = int(os.environ.get("BATCH_BENCH_SIZE", 768))
 ROUNDS = int(os.environ.get("BATCH_BENCH_ROUNDS", 3))
+BACKEND = os.environ.get("BATCH_BENCH_BACKEND", "auto")  # torch, onnx or auto (scene.backend)
 FULL_SCENE_MPX = 25_000 * 16_000 / 1e6
 ARCHIVE = 1000
 
@@ -57,7 +59,7 @@ def timed_batch(scenes: list[Path], client, index_dir: Path) -> tuple[float, lis
     from sarclip_core.scene import SceneSettings
 
     started = time.perf_counter()
-    results = index_scenes(scenes, "default", SceneSettings(index_dir=index_dir), client)
+    results = index_scenes(scenes, "default", SceneSettings(index_dir=index_dir), client, backend=BACKEND)
     seconds = time.perf_counter() - started
     assert all(r.status == "indexed" for r in results), [r.error for r in results if r.error]
     return seconds, results
@@ -86,11 +88,11 @@ def measure(work: Path) -> None:
 
     from sarclip_core.batch.cluster import connect
     from sarclip_core.batch.run import index_scenes
-    from sarclip_core.model import load_model
     from sarclip_core.scene import SceneSettings
+    from sarclip_core.scene.backend import load_model, resolve_backend
 
     torch.set_num_threads(1)  # the baseline gets what one worker gets
-    checkpoint = load_model("default")
+    checkpoint = load_model("default", BACKEND)
 
     scenes = make_scenes(work)
     clients, startup = {}, {}
@@ -101,7 +103,8 @@ def measure(work: Path) -> None:
             started = time.perf_counter()
             clients[workers] = clusters.enter_context(connect(f"local:{workers}"))
             # warm-up: every worker loads the model once (one scene each)
-            index_scenes(scenes[:workers], "default", SceneSettings(index_dir=work / f"warm{workers}"), clients[workers])
+            index_scenes(scenes[:workers], "default", SceneSettings(index_dir=work / f"warm{workers}"), clients[workers],
+                         backend=BACKEND)
             startup[workers] = time.perf_counter() - started
         for round_ in range(ROUNDS):
             for workers in (0, 1, 2) if round_ % 2 == 0 else (2, 1, 0):
@@ -116,7 +119,7 @@ def measure(work: Path) -> None:
     per_mpx = one / mpx  # seconds per Mpixel on one worker (one core)
     per_full_scene = per_mpx * FULL_SCENE_MPX
     estimate = {f"{n}_workers_hours": round(ARCHIVE * per_full_scene / n / 3600, 1) for n in (1, 10, 100, 1000)}
-    out = {"scenes": SCENES, "size_px": SIZE, "windows": windows, "rounds": ROUNDS,
+    out = {"backend": resolve_backend(BACKEND), "scenes": SCENES, "size_px": SIZE, "windows": windows, "rounds": ROUNDS,
            "seconds_one_process": [round(t, 2) for t in times[0]], "seconds_1_worker": [round(t, 2) for t in times[1]], "seconds_2_workers": [round(t, 2) for t in times[2]],
            "median_one_process_s": round(loop, 2), "batch_1_worker_vs_one_process": round(loop / one, 2),
            "median_1_worker_s": round(one, 2), "median_2_workers_s": round(two, 2), "speedup_2_vs_1": round(one / two, 2),
@@ -132,7 +135,7 @@ def measure(work: Path) -> None:
           f"a full {FULL_SCENE_MPX:.0f}-Mpixel Sentinel-1 scene: about {per_full_scene / 60:.0f} min per worker")
     print("1,000 full scenes: " + ", ".join(f"{n} worker(s) {ARCHIVE * per_full_scene / n / 3600:.1f} h"
                                             for n in (1, 10, 100, 1000)))
-    target = ROOT / "outputs" / "bench" / "batch.json"
+    target = ROOT / "outputs" / "bench" / f"batch-{resolve_backend(BACKEND)}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(out, indent=2))
     print(f"written {target}")

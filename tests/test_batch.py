@@ -108,6 +108,14 @@ def test_second_run_skips_every_scene_without_a_cluster(tmp_path, scenes, client
     assert [r.status for r in again] == ["skipped"] * 4
 
 
+def test_onnx_runtime_workers_build_the_indexes_pytorch_then_reuses(tmp_path, scenes, client):
+    settings = SceneSettings(index_dir=tmp_path / "index")
+    built = index_scenes(scenes[:2], "default", settings, client, backend="onnx")
+    assert [r.status for r in built] == ["indexed"] * 2
+    again = index_scenes(scenes[:2], "default", settings, "tcp://127.0.0.1:9", backend="torch")
+    assert [r.status for r in again] == ["skipped"] * 2 and [r.index for r in again] == [r.index for r in built]
+
+
 def test_bad_scenes_are_one_line_each_and_the_others_finish(tmp_path, scenes, client, capsys):
     bad = tmp_path / "notes.tif"
     bad.write_text("not a raster")
