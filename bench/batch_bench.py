@@ -5,7 +5,7 @@ rounds time the batch itself: planning, one task per scene, indexes written to a
 1- and 2-worker runs alternate ROUNDS times with the one-process engine (build_index in a loop, in this
 process, one torch thread), the batch's baseline; medians are reported. The scenes are the real Sentinel-1
 scene tiled to SIZE x SIZE px, each cut at another offset (so each is its own file and index); windows
-of 128 px at overlap 0.5, as the CLI's defaults. From the 1-worker time per Mpixel comes the estimate
+of 128 px at the engine's default overlap (DEFAULT_OVERLAP), as the CLI's defaults. From the 1-worker time per Mpixel comes the estimate
 for an archive of 1,000 full Sentinel-1 IW GRD scenes (25,000 x 16,000 px) on N workers, assuming
 workers like these and storage that keeps up (indexing is encoder-bound, about 235 windows/s per core
 in bench/scene_bench.py). BATCH_BENCH_BACKEND=onnx runs the workers and the baseline on ONNX Runtime.
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SENTINEL1 = ROOT.parent / "shared" / "data" / "sentinel1" / "S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif"
 SCENES = 8
-SIZE = int(os.environ.get("BATCH_BENCH_SIZE", 768))
+SIZE = int(os.environ.get("BATCH_BENCH_SIZE", 1024))
 ROUNDS = int(os.environ.get("BATCH_BENCH_ROUNDS", 3))
 BACKEND = os.environ.get("BATCH_BENCH_BACKEND", "auto")  # torch, onnx or auto (scene.backend)
 FULL_SCENE_MPX = 25_000 * 16_000 / 1e6
@@ -90,6 +90,7 @@ def measure(work: Path) -> None:
     from sarclip_core.batch.run import index_scenes
     from sarclip_core.scene import SceneSettings
     from sarclip_core.scene.backend import load_model, resolve_backend
+    from sarclip_core.scene.settings import DEFAULT_OVERLAP
 
     torch.set_num_threads(1)  # the baseline gets what one worker gets
     checkpoint = load_model("default", BACKEND)
@@ -119,7 +120,7 @@ def measure(work: Path) -> None:
     per_mpx = one / mpx  # seconds per Mpixel on one worker (one core)
     per_full_scene = per_mpx * FULL_SCENE_MPX
     estimate = {f"{n}_workers_hours": round(ARCHIVE * per_full_scene / n / 3600, 1) for n in (1, 10, 100, 1000)}
-    out = {"backend": resolve_backend(BACKEND), "scenes": SCENES, "size_px": SIZE, "windows": windows, "rounds": ROUNDS,
+    out = {"backend": resolve_backend(BACKEND), "overlap": DEFAULT_OVERLAP, "scenes": SCENES, "size_px": SIZE, "windows": windows, "rounds": ROUNDS,
            "seconds_one_process": [round(t, 2) for t in times[0]], "seconds_1_worker": [round(t, 2) for t in times[1]], "seconds_2_workers": [round(t, 2) for t in times[2]],
            "median_one_process_s": round(loop, 2), "batch_1_worker_vs_one_process": round(loop / one, 2),
            "median_1_worker_s": round(one, 2), "median_2_workers_s": round(two, 2), "speedup_2_vs_1": round(one / two, 2),
@@ -128,7 +129,7 @@ def measure(work: Path) -> None:
            "cluster_start_and_model_load_s": {str(k): round(v, 1) for k, v in startup.items()},
            "full_scene_mpixel": FULL_SCENE_MPX, "full_scene_s_1_worker": round(per_full_scene, 1),
            "archive_1000_full_scenes": estimate, "cpus": os.cpu_count()}
-    print(f"{SCENES} scenes of {SIZE}^2 ({windows} windows), median of {ROUNDS} alternating rounds: 1 worker "
+    print(f"{resolve_backend(BACKEND)}, overlap {DEFAULT_OVERLAP}: {SCENES} scenes of {SIZE}^2 ({windows} windows), median of {ROUNDS} alternating rounds: 1 worker "
           f"{one:.1f} s, 2 workers {two:.1f} s, speed-up {one / two:.2f}x on {os.cpu_count()} cores; the one-process "
           f"engine {loop:.1f} s (batch on 1 worker runs at {loop / one:.2f} of its speed)")
     print(f"per scene on 1 worker: {one / SCENES:.2f} s ({per_mpx:.2f} s per Mpixel, {windows / one:.0f} windows/s); "
