@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import rasterio
 
@@ -14,13 +16,13 @@ from sarclip_core.scene.radiometry import (
     SEA_DB,
     WEIGHT,
     add_evidence,
-    afloat,
     dark_mode,
     evidence_note,
     is_calibrated,
     is_vessel_query,
     is_water_label,
     output_levels,
+    scene_levels,
     too_bright_for_water,
     water_evidence,
 )
@@ -141,11 +143,11 @@ def test_a_vessel_floats_the_water_around_each_place_is_measured_and_a_one_mode_
     amplitude = rng.gamma(4.0, 0.25, (256, 256)).astype(np.float32)
     amplitude[:, 128:] *= 30  # left half dark water, right half bright land
     scene = describe(write_raster(tmp_path / "coast.tif", amplitude), value_kind="amplitude")
-    shares = afloat(scene, OutputGrid.for_scene(scene, 8), reach=2)
+    shares = scene_levels(scene, OutputGrid.for_scene(scene, 8)).afloat(reach=2)
     assert shares[10, 2] == 1.0 and shares[10, 29] == 0.0 and 0.3 < shares[10, 16] < 0.7  # sea, land, the coast
     sea = describe(write_raster(tmp_path / "sea.tif", rng.gamma(4.0, 0.25, (256, 256)).astype(np.float32)),
                    value_kind="amplitude")
-    assert afloat(sea, OutputGrid.for_scene(sea, 8), reach=2) is None
+    assert scene_levels(sea, OutputGrid.for_scene(sea, 8)).afloat(reach=2) is None
 
 
 def test_the_best_vessel_location_prefers_a_ship_at_sea_to_a_brighter_quay():
@@ -154,3 +156,24 @@ def test_the_best_vessel_location_prefers_a_ship_at_sea_to_a_brighter_quay():
     assert most_likely(candidates, patches) == 0
     assert most_likely(candidates, patches, [0.2, 1.0]) == 1  # the quay has little water around it
     assert most_likely(candidates, patches, [0.0, 0.0]) == 0  # no water anywhere: the weights tell nothing
+
+
+def test_levels_are_read_once_per_scene_and_grid_and_kept_beside_the_index(sentinel1, tmp_path, monkeypatch):
+    import sarclip_core.scene.radiometry as radiometry
+
+    info = describe(sentinel1)
+    grid = OutputGrid.for_scene(info, 8)
+    first = scene_levels(info, grid, tmp_path)
+    [kept] = list(tmp_path.glob("levels-f8-*.npz"))
+    monkeypatch.setattr(radiometry, "output_levels", lambda *_: (_ for _ in ()).throw(AssertionError("read again")))
+    again = scene_levels(info, grid, tmp_path)
+    assert np.array_equal(first.levels, again.levels, equal_nan=True) and again.mode == first.mode
+    assert again.calibrated and again.water_evidence().dtype == np.float32
+    other = OutputGrid.for_scene(info, 4)  # another grid: its own levels, read from the scene
+    monkeypatch.undo()
+    assert scene_levels(info, other, tmp_path).levels.shape == (other.height, other.width)
+    assert len(list(tmp_path.glob("levels-*.npz"))) == 2 and kept.exists()
+    assert scene_levels(info, grid, Path("/sys/no-such-index")).levels.shape == first.levels.shape  # unwritable: fine
+    kept.write_bytes(b"not a zip")  # damaged: read from the scene again, and kept anew
+    assert np.array_equal(scene_levels(info, grid, tmp_path).levels, first.levels, equal_nan=True)
+    assert np.load(kept)["levels"].shape == first.levels.shape

@@ -19,7 +19,7 @@ from .backend import chip_embeddings
 from .blend import CellBlender
 from .calibration import backgrounds_for, label_probabilities, query_probability, softmax
 from .counts import CellGrid, Point, StagedFile, field_names, write_cells, write_points
-from .index import SceneIndex, open_or_build
+from .index import SceneIndex
 from .outputs import CategoryWriter, OutputSet, check_output, float_writer
 from .peaks import find_peaks
 from .phrases import counted_labels, has_background, label_map_labels, parse_labels, parse_query
@@ -32,9 +32,8 @@ from .radiometry import (
     evidence_note,
     is_vessel_query,
     is_water_label,
-    scene_water_evidence,
 )
-from .run import INDEX_SHARE, SceneRun, blended_blocks, describe_scene, inference_model, open_run
+from .run import INDEX_SHARE, SceneRun, blended_blocks, describe_scene, inference_model, open_index, open_run
 from .scatterers import (
     BEST_CANDIDATES,
     MIN_CONTRAST,
@@ -55,7 +54,7 @@ def build_index(scene: str | os.PathLike, model: str | os.PathLike | InferenceMo
                 is_cancelled: CancelFn | None = None) -> SceneIndex:
     """The scene's window-embedding index for this model and settings: reused if cached, built otherwise."""
     info, _ = describe_scene(scene)
-    return open_or_build(info, inference_model(model), settings, StageProgress(progress, is_cancelled))
+    return open_index(info, inference_model(model), settings, StageProgress(progress, is_cancelled))[0]
 
 
 def text_query(scene: str | os.PathLike, query: str, out_path: str | os.PathLike,
@@ -139,7 +138,7 @@ def _heatmap(scene, values_of: Callable[[SceneRun], tuple[np.ndarray, float, boo
     values, default_threshold, snap = values_of(run)
     threshold = default_threshold if peak_threshold is None else float(peak_threshold)
     name = f"{unit}: {what}"
-    evidence, mode = scene_water_evidence(run.info, run.grid) if water else (None, None)
+    evidence, mode = (run.levels().water_evidence(), run.levels().mode) if water else (None, None)
     peaks, candidates, score_range = _write_maps(run, values[:, None], [name], out, steps.part(INDEX_SHARE, 1.0),
                                                  threshold, evidence)
     outputs = {"heatmap": str(out)}
@@ -236,7 +235,8 @@ def classify_labels(scene: str | os.PathLike, labels: str | list[str], out_path:
     scores = run.index.scores(embed(run.checkpoint, names))
     blender = CellBlender(run.index, run.grid, softmax(run.calibration.temperature * scores))
     water = [i for i, name in enumerate(names) if is_water_label(name)]
-    evidence, mode = scene_water_evidence(run.info, run.grid) if 0 < len(water) < len(names) else (None, None)
+    evidence, mode = (run.levels().water_evidence(), run.levels().mode) if 0 < len(water) < len(names) \
+        else (None, None)
     score_blender = CellBlender(run.index, run.grid, scores) if out_scores else None
     pixels = np.zeros(len(names) + 1, np.int64)
     with OutputSet() as outputs:

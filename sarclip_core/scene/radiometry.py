@@ -22,7 +22,7 @@ is gone. Maps of water-like labels therefore add the scene's own radiometric evi
   training chips (SEA_DB). This is what keeps a dry, one-mode Sentinel-1 field scene from being called water.
 
 The same dark mode tells a ship from a bright quay: the best location of a vessel query weighs each
-candidate by the share of water within a cell of it (afloat), since a ship floats and a coast's bright
+candidate by the share of water within a cell of it (SceneLevels.afloat), since a ship floats and a coast's bright
 returns sit on land. On 160 SSDD training images pointing went from 95.6% to 96.9% (a reach of two
 cells: 96.2%); as a filter of count peaks it changed nothing (F1 77.3 vs 77.2), so counts do not use it.
 
@@ -34,7 +34,9 @@ chips; see scripts/fit_water_evidence.py.
 from __future__ import annotations
 
 import math
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import rasterio
@@ -42,6 +44,7 @@ from scipy import ndimage
 from sklearn.mixture import GaussianMixture
 
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, load_vocabulary
+from ..files import atomic_file
 from ..io import OutputGrid, RasterInfo, ValueKind, open_raster, to_domain
 
 BIMODAL_D = 2.0  # Ashman's D at which two modes count as separate (Ashman et al. 1994)
@@ -167,17 +170,6 @@ def too_bright_for_water(levels: np.ndarray) -> np.ndarray:
     return np.nan_to_num(-0.5 * above ** 2, nan=0.0)
 
 
-def scene_water_evidence(info: RasterInfo, grid: OutputGrid) -> tuple[np.ndarray, DarkMode | None]:
-    """What a run's water-like labels add on its output grid (the scene's dark mode, and on calibrated scenes
-    the absolute level too), and the dark mode."""
-    levels = output_levels(info, grid)
-    mode = dark_mode(levels)
-    evidence = water_evidence(levels, mode)
-    if is_calibrated(info):
-        evidence += too_bright_for_water(levels)
-    return evidence.astype(np.float32), mode
-
-
 def add_evidence(probabilities: np.ndarray, evidence: np.ndarray, rows: list[int]) -> np.ndarray:
     """(L, h, w) label probabilities with `evidence` (h, w) added to the log-probabilities of label `rows`,
     renormalised over the labels; one label alone (L = 1, a query against its backgrounds) shifts its log-odds.
@@ -219,14 +211,55 @@ def is_vessel_query(phrases: list[str]) -> bool:
     return bool(phrases) and all(phrase.strip().lower() in vessel_words for phrase in phrases)
 
 
-def afloat(info: RasterInfo, grid: OutputGrid, reach: int) -> np.ndarray | None:
-    """(height, width) share of the scene's dark mode (its water) within `reach` output pixels: where, and how
-    much afloat, a vessel can be (0: on land). None when the scene has no dark mode (all sea, all land,
-    uncalibrated one-mode scenes): then there is no land to rule out."""
+@dataclass(frozen=True)
+class SceneLevels:
+    """A scene's levels on an output grid, its dark mode, and whether its levels are absolute (calibrated)."""
+
+    levels: np.ndarray
+    mode: DarkMode | None
+    calibrated: bool
+
+    def water_evidence(self) -> np.ndarray:
+        """What water-like labels add on the output grid: the dark mode's clipped log-odds and, on calibrated
+        scenes, the calm sea's log-likelihood drop above its level (float32)."""
+        evidence = water_evidence(self.levels, self.mode)
+        if self.calibrated:
+            evidence += too_bright_for_water(self.levels)
+        return evidence.astype(np.float32)
+
+    def afloat(self, reach: int) -> np.ndarray | None:
+        """(height, width) share of the dark mode (the scene's water) within `reach` output pixels: where, and
+        how much afloat, a vessel can be (0: on land). None when the scene has no dark mode (all sea, all
+        land, uncalibrated one-mode scenes): then there is no land to rule out."""
+        if self.mode is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            water = np.nan_to_num(self.mode.log_odds(self.levels.astype(np.float64)), nan=-1.0) > 0
+        return ndimage.uniform_filter(water.astype(np.float32), size=2 * reach + 1, mode="nearest")
+
+
+def scene_levels(info: RasterInfo, grid: OutputGrid, cache: Path | None = None) -> SceneLevels:
+    """The scene's levels and dark mode on `grid`, read once and kept in `cache` (the scene's index folder:
+    a later water or vessel query on the same scene and grid then reads a small file instead of the scene).
+    A cache that cannot be written is left alone (a read-only index folder, say)."""
+    area = grid.origin
+    stored = cache / f"levels-f{grid.factor}-{area.col}-{area.row}-{grid.width}x{grid.height}.npz" if cache else None
+    if stored is not None and stored.is_file():
+        try:
+            with np.load(stored) as saved:
+                levels, mode = saved["levels"], saved["mode"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # damaged: read the scene again
+            levels, mode = np.zeros(0), np.zeros(0)
+        if levels.shape == (grid.height, grid.width) and mode.size in (0, 6):
+            dark = DarkMode(*(tuple(float(v) for v in pair) for pair in mode.reshape(3, 2))) if mode.size else None
+            return SceneLevels(levels, dark, is_calibrated(info))
     levels = output_levels(info, grid)
     mode = dark_mode(levels)
-    if mode is None:
-        return None
-    with np.errstate(invalid="ignore"):
-        water = np.nan_to_num(mode.log_odds(levels.astype(np.float64)), nan=-1.0) > 0
-    return ndimage.uniform_filter(water.astype(np.float32), size=2 * reach + 1, mode="nearest")
+    if stored is not None:
+        values = np.array([*mode.means, *mode.spreads, *mode.weights]) if mode else np.zeros(0)
+        try:
+            with atomic_file(stored) as temporary:
+                np.savez(temporary, levels=levels, mode=values)
+        except OSError:
+            pass
+    return SceneLevels(levels, mode, is_calibrated(info))
