@@ -145,3 +145,13 @@ def test_outputs_of_a_run_are_committed_together_when_every_step_succeeded(tmp_p
     assert summary["query"]["outputs"]["heatmap"] == str(out / "heatmap.tif")
     assert sorted(p.name for p in out.iterdir()) == ["confidence.tif", "heatmap.png", "heatmap.tif", "labels.png",
                                                      "labels.tif"]
+
+
+def test_default_maps_draw_four_pixels_per_cell_up_to_two_megapixels_then_fewer():
+    from sarclip_core.scene.settings import MAX_OUTPUT_PIXELS, SceneSettings
+
+    settings = SceneSettings()
+    assert settings.factor(32.0, 10_000 * 10_000) == 8  # 100 Mpixel: 1,250^2 output pixels, 4 per cell
+    assert settings.factor(32.0, 25_000 * 16_000) == 15  # a Sentinel-1 scene: about 2 per cell
+    assert (25_000 / 15) * (16_000 / 15) <= MAX_OUTPUT_PIXELS
+    assert SceneSettings(output_factor=2).factor(32.0, 25_000 * 16_000) == 2  # asked for: as asked

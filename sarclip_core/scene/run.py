@@ -133,7 +133,8 @@ def open_index(info: RasterInfo, checkpoint: InferenceModel, settings: SceneSett
     100 Mpixel, a few percent of indexing), so that no later query has to read the scene again."""
     index = open_or_build(info, checkpoint, settings, steps)
     cell = min(index.cells.width, index.cells.height)
-    grid = OutputGrid.for_scene(info, settings.factor(cell), area=settings.grid(info, checkpoint.reader.native_size).area)
+    area = settings.grid(info, checkpoint.reader.native_size).area
+    grid = OutputGrid.for_scene(info, settings.factor(cell, area.width * area.height), area=area)
     if not index.reused:
         scene_levels(info, grid, index.path)
     return index, grid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from .cache import limit_bytes as cache_limit
 
 DEFAULT_OVERLAP = 0.25  # chosen on 160 SSDD training images and the water-fit scenes: see the README ("Measured")
 OUTPUT_PIXELS_PER_CELL = 4  # the map carries one value per cell; 4 px per cell draws the blend between cells
+MAX_OUTPUT_PIXELS = 2_000_000  # a default map's pixels at most (a 100-Mpixel scene keeps 4 px per 32 px cell)
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class SceneSettings:
     index_cache_gb: the cache's size limit; least recently used indexes are removed beyond it (None:
     $SARCLIP_INDEX_CACHE_GB, else 5 GB). An index larger than the limit is refused before any work.
     output_factor: source pixels per output pixel (None: about 4 output pixels per scene cell, since a
-    map holds one value per cell; 1 gives full resolution).
+    map holds one value per cell, and fewer where the map would pass 2 Mpixel; 1 gives full resolution).
     """
 
     tile: int | None = None
@@ -55,11 +57,13 @@ class SceneSettings:
         """The scene's windows for these settings (the tile defaults to the model's native size)."""
         return make_grid(info, self.tile or native_tile, self.overlap, self.resolution, self.aoi)
 
-    def factor(self, cell_size: float) -> int:
-        """Source pixels per output pixel for maps of scene cells `cell_size` source pixels wide."""
+    def factor(self, cell_size: float, area_pixels: int = 0) -> int:
+        """Source pixels per output pixel for maps of scene cells `cell_size` source pixels wide over an area of
+        `area_pixels` source pixels: about OUTPUT_PIXELS_PER_CELL per cell side, coarser where that would pass
+        MAX_OUTPUT_PIXELS (a Sentinel-1 scene: about 2 per cell), so writing a map stays about a second."""
         if self.output_factor is not None:
             return int(self.output_factor)
-        return max(1, int(cell_size // OUTPUT_PIXELS_PER_CELL))
+        return max(1, int(cell_size // OUTPUT_PIXELS_PER_CELL), math.ceil(math.sqrt(area_pixels / MAX_OUTPUT_PIXELS)))
 
     def cache_limit(self) -> int:
         """The index cache's size limit in bytes."""
