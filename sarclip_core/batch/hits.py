@@ -15,7 +15,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from ..files import staging_path
-from ..scene.counts import _checked, _failure, geopackage
+from ..scene.counts import geopackage, ogr_checked, ogr_failure
 
 LAYER = "hits"
 
@@ -75,20 +75,20 @@ def write_hits(path: Path, hits: Sequence[Hit], kind: int = ogr.wkbPoint) -> Pat
         with geopackage(staged) as source:
             layer = source.CreateLayer(LAYER, wgs84(), kind)
             if layer is None:
-                raise _failure(staged)
+                raise ogr_failure(staged)
             for name, kind_of in (("rank", ogr.OFTInteger), ("scene", ogr.OFTString), ("label", ogr.OFTString),
                                   ("score", ogr.OFTReal)):
-                _checked(layer.CreateField(ogr.FieldDefn(name, kind_of)), staged)
+                ogr_checked(layer.CreateField(ogr.FieldDefn(name, kind_of)), staged)
             definition = layer.GetLayerDefn()
-            _checked(layer.StartTransaction(), staged)
+            ogr_checked(layer.StartTransaction(), staged)
             for rank, hit in enumerate(ranked, start=1):
                 feature = ogr.Feature(definition)
                 feature.SetGeometry(ogr.CreateGeometryFromWkb(hit.wkb))
                 for name, value in (("rank", rank), ("scene", hit.scene), ("label", hit.label),
                                     ("score", round(float(hit.score), 4))):
                     feature.SetField(name, value)
-                _checked(layer.CreateFeature(feature), staged)
-            _checked(layer.CommitTransaction(), staged)
+                ogr_checked(layer.CreateFeature(feature), staged)
+            ogr_checked(layer.CommitTransaction(), staged)
         staged.replace(path)
     finally:
         staged.unlink(missing_ok=True)

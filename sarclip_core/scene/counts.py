@@ -111,27 +111,28 @@ def geopackage(path: Path) -> Iterator[ogr.DataSource]:
         driver = ogr.GetDriverByName("GPKG")
         source = driver.Open(str(path), 1) if path.exists() else driver.CreateDataSource(str(path))
         if source is None:
-            raise _failure(path)
+            raise ogr_failure(path)
         try:
             yield source
             source.FlushCache()
         finally:  # closed here, while GDAL's messages about it are quiet, whatever still refers to it
             source.Destroy()
         if gdal.GetLastErrorType() >= gdal.CE_Failure:
-            raise _failure(path)
+            raise ogr_failure(path)
     except RuntimeError:  # a host that switched OGR's exceptions on gets the same one line
-        raise _failure(path) from None
+        raise ogr_failure(path) from None
     finally:
         gdal.PopErrorHandler()
 
 
-def _checked(code: int, path: Path) -> None:
+def ogr_checked(code: int, path: Path) -> None:
     """An OGR call's error code (0 = success) as the one-line failure of the output."""
     if code != 0:
-        raise _failure(path)
+        raise ogr_failure(path)
 
 
-def _failure(path: Path) -> SarclipError:
+def ogr_failure(path: Path) -> SarclipError:
+    """The one-line failure of a GeoPackage output, with GDAL's last error message as its reason."""
     reason = (gdal.GetLastErrorMsg() or "unknown OGR error").splitlines()[0].rsplit("failed: ", 1)[-1]
     return SarclipError(f"{visible_path(path)}: cannot write the GeoPackage ({reason})")
 
@@ -146,9 +147,9 @@ def write_cells(path: Path, cells: CellGrid, labels: Sequence[str], points: Sequ
     with geopackage(path) as source:
         layer = _layer(source, "counts", cells.grid.crs, ogr.wkbPolygon, path)
         for name in ["cell_row", "cell_col", *fields, "total"]:
-            _checked(layer.CreateField(ogr.FieldDefn(name, ogr.OFTInteger)), path)
+            ogr_checked(layer.CreateField(ogr.FieldDefn(name, ogr.OFTInteger)), path)
         definition = layer.GetLayerDefn()
-        _checked(layer.StartTransaction(), path)
+        ogr_checked(layer.StartTransaction(), path)
         for row in range(cells.rows):
             for col in range(cells.cols):
                 values = counts.get((row, col), [0] * len(labels))
@@ -156,18 +157,18 @@ def write_cells(path: Path, cells: CellGrid, labels: Sequence[str], points: Sequ
                 feature.SetGeometry(cells.polygon(row, col))
                 for name, value in zip(["cell_row", "cell_col", *fields, "total"], [row, col, *values, sum(values)]):
                     feature.SetField(name, int(value))
-                _checked(layer.CreateFeature(feature), path)
-        _checked(layer.CommitTransaction(), path)
+                ogr_checked(layer.CreateFeature(feature), path)
+        ogr_checked(layer.CommitTransaction(), path)
 
 
 def write_points(path: Path, crs: str | None, points: Sequence[Point]) -> None:
     """Layer 'peaks': one point per detected object with its label and score."""
     with geopackage(path) as source:
         layer = _layer(source, "peaks", crs, ogr.wkbPoint, path)
-        _checked(layer.CreateField(ogr.FieldDefn("label", ogr.OFTString)), path)
-        _checked(layer.CreateField(ogr.FieldDefn("score", ogr.OFTReal)), path)
+        ogr_checked(layer.CreateField(ogr.FieldDefn("label", ogr.OFTString)), path)
+        ogr_checked(layer.CreateField(ogr.FieldDefn("score", ogr.OFTReal)), path)
         definition = layer.GetLayerDefn()
-        _checked(layer.StartTransaction(), path)
+        ogr_checked(layer.StartTransaction(), path)
         for point in points:
             feature = ogr.Feature(definition)
             geometry = ogr.Geometry(ogr.wkbPoint)
@@ -175,12 +176,12 @@ def write_points(path: Path, crs: str | None, points: Sequence[Point]) -> None:
             feature.SetGeometry(geometry)
             feature.SetField("label", point.label)
             feature.SetField("score", round(point.score, 4))
-            _checked(layer.CreateFeature(feature), path)
-        _checked(layer.CommitTransaction(), path)
+            ogr_checked(layer.CreateFeature(feature), path)
+        ogr_checked(layer.CommitTransaction(), path)
 
 
 def _layer(source: ogr.DataSource, name: str, crs: str | None, kind: int, path: Path) -> ogr.Layer:
     layer = source.CreateLayer(name, _srs(crs), kind)
     if layer is None:
-        raise _failure(path)
+        raise ogr_failure(path)
     return layer
