@@ -97,3 +97,15 @@ def test_truncated_tiff(tmp_path, rng):
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(RasterError, match="cut.tif: .*(truncated|corrupt|not a readable)"):
         describe(cut)
+
+
+def test_a_file_s_value_kind_is_detected_once_per_process_and_again_when_it_changes(tmp_path, speckle, monkeypatch):
+    import sarclip_core.io.raster as raster
+
+    path = write_raster(tmp_path / "scene.tif", (np.abs(speckle) ** 2).astype(np.float32))
+    assert describe(path).value_kind is ValueKind.INTENSITY
+    monkeypatch.setattr(raster, "sample", lambda *_: (_ for _ in ()).throw(AssertionError("sampled again")))
+    assert describe(path).value_kind is ValueKind.INTENSITY  # remembered: no second read of the statistics
+    monkeypatch.undo()
+    write_raster(path, (10 * np.log10(np.abs(speckle) ** 2 / 1e4)).astype(np.float32))  # rewritten: now dB
+    assert describe(path).value_kind is ValueKind.DB
