@@ -23,6 +23,7 @@ from ..errors import SarclipError
 from ..io import open_raster
 from ..io.raster import NoCrsWarning
 from ..scene.phrases import parse_labels
+from ..scene.radiometry import is_water_label
 from .classical import otsu_threshold, read_values
 from .embeddings import Embedder
 from .metrics import iou_per_class
@@ -31,7 +32,6 @@ from .scene_runs import SceneRunner
 
 BASELINE = "otsu"
 NODATA = "nodata"
-WATER_WORDS = ("water", "sea", "river", "lake", "flood", "lagoon", "ocean")
 DEFAULT_MASK_VALUES = "1=water,0=land,-1=nodata"
 
 
@@ -109,7 +109,7 @@ def truth_indices(mask: np.ndarray, values: dict[int, str], names: list[str], pa
 
 def water_label(names: list[str]) -> int | None:
     """Index (1-based) of the one water-like label, or None when there is not exactly one."""
-    found = [i for i, name in enumerate(names, 1) if any(word in name.lower() for word in WATER_WORDS)]
+    found = [i for i, name in enumerate(names, 1) if is_water_label(name)]  # as the scene engine decides
     return found[0] if len(found) == 1 else None
 
 

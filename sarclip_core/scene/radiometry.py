@@ -56,6 +56,7 @@ FIT_SAMPLES = 100_000  # levels the mixture is fitted on (a seeded sample of the
 SEA_DB = (-20.67, 3.71)  # calm-sea VV sigma0 in dB, mean and spread (280 OpenSARShip training chips)
 CO_POLARISED = ("VV", "HH")
 WATER_KEYS = ("water",)  # a label is water-like when the vocabulary's hypernym or key says water
+WATER_WORDS = ("water", "sea", "river", "lake", "flood", "lagoon", "ocean", "pond", "reservoir")  # labels it lacks
 VESSEL = "ship"  # the vocabulary's hypernym of vessels
 AFLOAT_CELLS = 1  # a vessel's surroundings: this many cells around its peak (2 pointed worse on training images)
 
@@ -84,13 +85,14 @@ def _log_density(x: np.ndarray, mean: float, spread: float, weight: float) -> np
 
 
 def is_water_label(label: str) -> bool:
-    """True for labels that name water (water, sea, river, flooded fields, lagoon... through the vocabulary)."""
+    """True for labels that name water: a vocabulary background whose hypernym is water (water, sea, river,
+    flooded fields...; "harbour" and "seaport" are land there), else any label holding a WATER_WORDS word."""
     vocabulary = load_vocabulary(DEFAULT_VOCABULARY)
     folded = label.strip().lower()
     for key, words in vocabulary.backgrounds.items():
         if folded in {key.lower(), *(t.lower() for t in words.terms)}:
             return words.hypernym.lower() in WATER_KEYS or key.lower() in WATER_KEYS
-    return folded in {"lake", "lagoon", "pond", "reservoir", "flood", "flood water"}
+    return any(word in folded for word in WATER_WORDS)
 
 
 def output_levels(info: RasterInfo, grid: OutputGrid) -> np.ndarray:
