@@ -44,3 +44,23 @@ def test_a_read_error_reaches_the_consumer_after_the_batches_before_it():
         for batch in prefetch(reader(5, log, fail_at=3)):
             got.append(batch)
     assert got == [0, 1, 2] and log[-1][0] == "closed"
+
+
+def test_an_interrupt_while_the_reader_thread_starts_leaves_the_reader_closed_in_its_own_thread(monkeypatch):
+    """A SIGTERM (raised as an interrupt in the main thread) can land inside Thread.start; the generator must
+    then be closed by the reader thread or never started, never closed later from another thread (rasterio's
+    GDAL environment is thread-local: closing it elsewhere fails at exit)."""
+    start = threading.Thread.start
+
+    def interrupted_start(thread):
+        start(thread)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(threading.Thread, "start", interrupted_start)
+    log: list = []
+    with pytest.raises(KeyboardInterrupt):
+        next(prefetch(reader(100, log)))
+    monkeypatch.undo()
+    threads = {thread for _, _, thread in log}
+    assert log == [] or (len(threads) == 1 and threading.get_ident() not in threads and log[-1][0] == "closed")
+    assert [t for t in threading.enumerate() if t.name == "sarclip-scene-reader"] == []

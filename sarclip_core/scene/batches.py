@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Generator, Iterator, Sequence
 
@@ -54,21 +54,61 @@ def read_batches(info: RasterInfo, grid: WindowGrid, norm: Normalisation, channe
 
 
 def prefetch(batches: Generator[Batch, None, None], depth: int = 2) -> Iterator[Batch]:
-    """Iterate `batches` from a worker thread, at most `depth` batches ahead (so memory stays bounded).
+    """Iterate `batches` from a reader thread, at most `depth` batches ahead (so memory stays bounded).
 
-    GDAL reads and most numpy work release the GIL, so the next batch is read while torch encodes. One
-    worker runs every step of the generator, its close included, so the raster is read and closed in
-    the thread that opened it. Closing this iterator (cancel, error) waits for the batch being read at
-    most, and drops the ones not started.
+    GDAL reads and most numpy work release the GIL, so the next batch is read while torch encodes. The
+    reader thread runs every step of the generator and closes it itself, so the raster (and rasterio's
+    thread-local GDAL environment) is opened and closed in one thread, even when a SIGTERM or Ctrl-C lands
+    while that thread is being started. Closing this iterator (cancel, error) waits for the batch being read
+    at most, and drops the ones not started.
     """
-    end = object()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sarclip-scene-reader") as worker:
-        ahead = deque(worker.submit(next, batches, end) for _ in range(depth))
+    ahead: queue.Queue = queue.Queue(maxsize=max(1, depth - 1))  # plus the one the reader holds
+    stop = threading.Event()
+
+    def read() -> None:
         try:
-            while (batch := ahead.popleft().result()) is not end:
-                ahead.append(worker.submit(next, batches, end))
-                yield batch
+            if stop.is_set():
+                return  # stopped before it began: the generator was never started
+            for batch in batches:
+                if not _offer(ahead, batch, stop):
+                    return
+            _offer(ahead, _END, stop)
+        except BaseException as error:  # handed to the consumer, raised there
+            _offer(ahead, _Failed(error), stop)
         finally:
-            for future in ahead:
-                future.cancel()
-            worker.submit(batches.close).result()
+            batches.close()
+
+    reader = threading.Thread(target=read, name="sarclip-scene-reader", daemon=True)
+    try:
+        reader.start()
+        while (item := ahead.get()) is not _END:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        try:
+            reader.join()
+        except RuntimeError:  # interrupted before the thread was started: if it runs, it sees `stop` first
+            pass
+
+
+_END = object()
+
+
+@dataclass
+class _Failed:
+    """An exception the reader thread met, to be raised in the consumer's thread."""
+
+    error: BaseException
+
+
+def _offer(ahead: queue.Queue, item: object, stop: threading.Event) -> bool:
+    """Put `item` in the look-ahead queue, waiting for room until `stop` is set; False when stopped."""
+    while not stop.is_set():
+        try:
+            ahead.put(item, timeout=0.05)
+            return True
+        except queue.Full:
+            continue
+    return False
