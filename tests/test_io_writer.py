@@ -16,6 +16,7 @@ from sarclip_core.io import (
     make_grid,
     open_raster,
 )
+from sarclip_core.io.writer import overview_levels
 
 
 def leftovers(folder):
@@ -80,19 +81,25 @@ def test_real_scene_round_trip_keeps_values_crs_and_footprint(tmp_path, sentinel
         assert result.crs == src.crs and result.transform == src.transform
         assert result.bounds == src.bounds and result.dtypes[0] == "float32"
         assert result.profile["tiled"] and result.compression is not None
-        assert result.overviews(1) == [2]
+        assert result.overviews(1) == []  # a map that fits a screen draws fast without them
     np.testing.assert_allclose(copy[original != -99], original[original != -99], rtol=1e-6)
     assert np.isnan(copy[original == -99]).all()
 
 
-def test_large_output_gets_overviews(tmp_path):
-    info = describe(write_raster(tmp_path / "in.tif", np.ones((600, 900), np.float32)))
+def test_output_larger_than_a_screen_gets_overviews(tmp_path):
+    info = describe(write_raster(tmp_path / "in.tif", np.ones((300, 2100), np.float32)))
     out = tmp_path / "o.tif"
     with TiledWriter(out, OutputGrid.for_scene(info)) as writer:
-        writer.write(0, 0, np.ones((600, 900)))
+        writer.write(0, 0, np.ones((300, 2100)))
     with rasterio.open(out) as result:
-        assert result.overviews(1) == [2, 4]
+        assert result.overviews(1) == [2, 4, 8, 16]  # until the smallest fits one 256 px block
         assert result.block_shapes[0] == (256, 256)
+        assert result.read(1, out_shape=(38, 263)).mean() == 1  # the overview holds the map's values
+
+
+def test_overviews_only_for_maps_larger_than_a_screen():
+    assert overview_levels(2048, 2048) == []
+    assert overview_levels(2049, 100) == [2, 4, 8, 16]
 
 
 def test_failure_midway_leaves_nothing_behind(tmp_path):

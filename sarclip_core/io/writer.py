@@ -27,6 +27,8 @@ from .raster import GDAL_ENV, RasterInfo
 from .windows import PixelBox
 
 FINAL_BLOCK = 256
+SCREEN = 2048  # output pixels: a map no wider or taller than a screen draws fast from full resolution
+DEFLATE_LEVEL = 1  # zlib's fastest: half the time of its default level 6, for files 2 to 3% larger
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,8 @@ class TiledWriter:
     Callers write non-overlapping blocks at their output row/column (write()); pixels never written are
     nodata (NaN by default). The file is built under a temporary name inside a GDAL environment whose block
     cache is capped (GDAL_ENV), so memory does not grow with the scene. close() names the bands, builds
-    overviews, reads every block back and renames the file into place; on error or abort() the temporary
-    file is removed and the output path is left untouched.
+    overviews (for maps larger than a SCREEN), reads every block back and renames the file into place; on
+    error or abort() the temporary file is removed and the output path is left untouched.
     `dtype`, `nodata` and `resampling` (of the overviews) default to a float32 map, NaN where no data.
     """
 
@@ -80,7 +82,7 @@ class TiledWriter:
         self._profile = dict(
             driver="GTiff", width=grid.width, height=grid.height, count=bands, dtype=dtype, nodata=nodata,
             crs=grid.crs, transform=rasterio.Affine(*grid.transform), tiled=True, blockxsize=FINAL_BLOCK,
-            blockysize=FINAL_BLOCK, compress="deflate", BIGTIFF="IF_SAFER",
+            blockysize=FINAL_BLOCK, compress="deflate", zlevel=DEFLATE_LEVEL, BIGTIFF="IF_SAFER",
             **({"predictor": 3} if np.dtype(dtype).kind == "f" else {}))
         self._env: rasterio.Env | None = None
         self._ds = None
@@ -129,7 +131,7 @@ class TiledWriter:
             self._ds.close()
             levels = overview_levels(self.grid.width, self.grid.height)
             if levels:
-                with rasterio.open(self._tmp_path, "r+") as out:
+                with rasterio.Env(ZLEVEL_OVERVIEW=DEFLATE_LEVEL), rasterio.open(self._tmp_path, "r+") as out:
                     out.build_overviews(levels, self.resampling)
         self._cleanup()
         return self.path
@@ -161,7 +163,10 @@ def writable(folder: Path) -> bool:
 
 
 def overview_levels(width: int, height: int, smallest: int = FINAL_BLOCK) -> list[int]:
-    """Power-of-two decimation levels until the overview fits in one block."""
+    """Power-of-two decimation levels until the overview fits in one block; none for a map that fits a SCREEN
+    (building them would read the whole map back and cost more than all its later draws in QGIS)."""
+    if max(width, height) <= SCREEN:
+        return []
     levels, factor = [], 2
     while max(width, height) / factor >= smallest / 2 and max(width, height) > smallest:
         levels.append(factor)

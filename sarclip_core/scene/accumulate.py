@@ -101,7 +101,12 @@ def reserve(descriptor: int, size: int) -> None:
             raise
 
 
-def read_valid(folder: Path, cells: SceneCells, sub_row0: int, sub_row1: int) -> np.ndarray:
-    """(sub_row1 - sub_row0, cols * SUB) sub-cell validity of a band of sub-cell rows of a finished index."""
+def read_valid(folder: Path, cells: SceneCells, sub_row0: int, sub_row1: int, sub_col0: int = 0,
+               sub_col1: int | None = None) -> np.ndarray:
+    """(sub_row1 - sub_row0, sub_col1 - sub_col0) sub-cell validity of a finished index (all columns by default);
+    only the bytes holding those columns are unpacked."""
+    sub_col1 = cells.cols * SUB if sub_col1 is None else sub_col1
     packed = np.memmap(folder / VALID_FILE, np.uint8, "r", shape=(cells.rows * SUB, cells.cols * SUB // 8))
-    return np.unpackbits(packed[sub_row0:sub_row1], axis=1).astype(bool)
+    first_byte = sub_col0 // 8
+    bits = np.unpackbits(packed[sub_row0:sub_row1, first_byte:(sub_col1 + 7) // 8], axis=1).view(bool)
+    return bits[:, sub_col0 - 8 * first_byte:sub_col1 - 8 * first_byte]

@@ -7,6 +7,7 @@ a JSON-serialisable summary ending in a one-line human message.
 
 from __future__ import annotations
 
+import heapq
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -210,7 +211,7 @@ def _write_maps(run: SceneRun, values: np.ndarray, names: list[str], out: Path, 
             local = [(r + padded[0], c + padded[2], v)
                      for r, c, v in find_peaks(block[0], run.peak_radius, -np.inf, (r0, r1, c0, c1))]
             peaks += [p for p in local if p[2] >= threshold]
-            candidates = sorted(candidates + local, key=lambda p: -p[2])[:BEST_CANDIDATES]
+            candidates = heapq.nlargest(BEST_CANDIDATES, candidates + local, key=lambda p: p[2])
     written = [round(low, 4), round(high, 4)] if low <= high else [None, None]
     return sorted(peaks, key=lambda p: -p[2]), candidates, written
 

@@ -67,19 +67,22 @@ class CellBlender:
         xs = self.grid.origin.col + (np.arange(col0, col1) + 0.5) * f
         rows, row_weights = _neighbours((ys - cells.row0) / cells.height, cells.rows)
         cols, col_weights = _neighbours((xs - cells.col0) / cells.width, cells.cols)
-        bands = self.values.shape[2]
-        sums = np.zeros((row1 - row0, col1 - col0, bands))
-        weights = np.zeros((row1 - row0, col1 - col0))
-        for a in range(2):
-            for b in range(2):
-                values = self.values[rows[a][:, None], cols[b][None, :]]
-                weight = np.outer(row_weights[a], col_weights[b]) * np.isfinite(values[..., 0])
-                sums += np.nan_to_num(values) * weight[..., None]
-                weights += weight
+        # The Hann weights are separable, so the blend is two 1-D passes: across columns for the few cell rows
+        # under the block, then down the rows; each sum is carried with its weight so no-data cells drop out.
+        top = int(rows.min())
+        band = self.values[top:int(rows.max()) + 1]
+        known = np.isfinite(band[..., 0])
+        filled = np.where(known[..., None], np.nan_to_num(band), 0.0)
+        across = filled[:, cols[0]] * col_weights[0][:, None] + filled[:, cols[1]] * col_weights[1][:, None]
+        across_weight = known[:, cols[0]] * col_weights[0] + known[:, cols[1]] * col_weights[1]
+        sums = across[rows[0] - top] * row_weights[0][:, None, None] + across[rows[1] - top] * row_weights[1][:, None, None]
+        weights = across_weight[rows[0] - top] * row_weights[0][:, None] + \
+            across_weight[rows[1] - top] * row_weights[1][:, None]
         sub_rows = np.clip(cells.row_of(ys, SUB), 0, cells.rows * SUB - 1)
         sub_cols = np.clip(cells.col_of(xs, SUB), 0, cells.cols * SUB - 1)
-        first = int(sub_rows.min())
-        valid = self.index.valid(first, int(sub_rows.max()) + 1)[sub_rows[:, None] - first, sub_cols[None, :]]
+        first_row, first_col = int(sub_rows.min()), int(sub_cols.min())
+        valid = self.index.valid(first_row, int(sub_rows.max()) + 1, first_col, int(sub_cols.max()) + 1)[
+            sub_rows[:, None] - first_row, sub_cols[None, :] - first_col]
         area = self.grid.origin  # output pixels whose centre lies past the scene's (or AOI's) edge stay NaN
         valid &= (ys < area.row + area.height)[:, None] & (xs < area.col + area.width)[None, :]
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -74,9 +74,10 @@ class SceneIndex:
         """(cells, D) float32 unit embeddings in row-major cell order, memory-mapped (read when used)."""
         return np.memmap(self.path / CELLS_FILE, np.float32, "r", shape=(self.count, self.meta["dim"]))
 
-    def valid(self, sub_row0: int, sub_row1: int) -> np.ndarray:
-        """Sub-cell validity (SUB per cell side) of sub-cell rows [sub_row0, sub_row1), all columns."""
-        return read_valid(self.path, self.cells, sub_row0, sub_row1)
+    def valid(self, sub_row0: int, sub_row1: int, sub_col0: int = 0, sub_col1: int | None = None) -> np.ndarray:
+        """Sub-cell validity (SUB per cell side) of sub-cell rows [sub_row0, sub_row1) and columns
+        [sub_col0, sub_col1) (all by default)."""
+        return read_valid(self.path, self.cells, sub_row0, sub_row1, sub_col0, sub_col1)
 
     def scores(self, vectors: np.ndarray, chunk: int = 65536) -> np.ndarray:
         """(cells, K) cosine similarity of every cell with K unit vectors (texts or images); NaN for empty cells."""

@@ -14,14 +14,23 @@ from scipy import ndimage
 def find_peaks(values: np.ndarray, radius: int, threshold: float,
                core: tuple[int, int, int, int] | None = None) -> list[tuple[int, int, float]]:
     """(row, col, value) of the peaks of a 2-D map (NaN = no data) that lie in core rows/cols [r0, r1) x [c0, c1)."""
-    filled = np.where(np.isfinite(values), values, -np.inf)
+    known = np.isfinite(values)
+    filled = np.where(known, values, -np.inf)
     size = 2 * max(1, radius) + 1
-    is_peak = (filled == ndimage.maximum_filter(filled, size=size, mode="constant", cval=-np.inf)) & (filled >= threshold)
+    highest = ndimage.maximum_filter(filled, size=size, mode="constant", cval=-np.inf)
+    is_peak = known & (filled == highest) & (filled >= threshold)  # no data is never a peak, whatever the threshold
     # A flat top makes several equal maxima: keep one pixel per connected flat top, at its centre.
+    # The centre is the mean of a top's pixel coordinates, summed over the peak pixels only (a centre of mass over
+    # the whole chunk per label costs more than the rest of the search).
     labels, count = ndimage.label(is_peak, structure=np.ones((3, 3)))
     if count == 0:
         return []
-    centres = np.rint(ndimage.center_of_mass(is_peak, labels, range(1, count + 1))).astype(int)
-    rows, cols = centres.T.reshape(2, -1)
+    top_rows, top_cols = np.nonzero(labels)
+    top = labels[top_rows, top_cols]
+    pixels = np.bincount(top, minlength=count + 1)[1:]
+    rows = np.rint(np.bincount(top, top_rows, count + 1)[1:] / pixels).astype(int)
+    cols = np.rint(np.bincount(top, top_cols, count + 1)[1:] / pixels).astype(int)
     r0, r1, c0, c1 = core or (0, values.shape[0], 0, values.shape[1])
-    return [(int(r), int(c), float(values[r, c])) for r, c in zip(rows, cols) if r0 <= r < r1 and c0 <= c < c1]
+    inside = (rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1)
+    rows, cols = rows[inside], cols[inside]
+    return list(zip(rows.tolist(), cols.tolist(), values[rows, cols].astype(float).tolist()))
