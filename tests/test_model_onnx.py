@@ -16,7 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from paths import ROOT
+from paths import DATA, ROOT
 from sarclip_core.errors import SarclipError
 from sarclip_core.model import (
     DEFAULT_CHECKPOINT,
@@ -26,6 +26,7 @@ from sarclip_core.model import (
     load_checkpoint,
     save_checkpoint,
 )
+from sarclip_core.model.deepness import DEEPNESS_FILE
 from sarclip_core.model.meta import READER_FILE
 from sarclip_core.model.onnx_export import export_onnx
 from sarclip_core.model.onnx_runtime import CELLS_FILE, MANIFEST, TEXT_FILE, OnnxModel, load_onnx, resize
@@ -52,7 +53,8 @@ def both(exported):
 
 def test_export_writes_the_graphs_and_a_manifest_tied_to_the_weights(exported, both):
     checkpoint, onnx_model = both
-    assert {p.name for p in exported.glob("*.onnx")} == {"image_encoder.onnx", "image_fusion.onnx", CELLS_FILE, TEXT_FILE}
+    assert {p.name for p in exported.glob("*.onnx")} == \
+        {"image_encoder.onnx", "image_fusion.onnx", CELLS_FILE, TEXT_FILE, DEEPNESS_FILE}
     assert onnx_model.identity == model_identity(checkpoint)  # an ONNX run reuses a PyTorch run's scene index
     assert onnx_model.logit_scale == pytest.approx(logit_scale(checkpoint))
     assert onnx_model.context_length == checkpoint.model.context_length
@@ -154,3 +156,29 @@ def test_a_vit_tower_without_dense_readout_exports_its_window_embeddings(tmp_pat
         expected = WindowEncoder(checkpoint)(windows)
         assert np.abs(onnx_model.window_encoder()(windows) - expected).max() < TOLERANCE
     assert np.abs(onnx_model.encode_texts(["a ship"]) - encode_text(checkpoint.model, ["a ship"]).numpy()).max() < TOLERANCE
+
+
+def test_the_deepness_recognition_graph_gives_the_engines_chip_embeddings_from_deepness_input(exported, both):
+    """Deepness (not installed here) reads a Recognition model's one input shape for its tile size, feeds 8-bit
+    tiles divided by 255 in NCHW with the model's channel count, and takes the one (N, D) output as the tile's
+    embedding; its metadata values are JSON. Fed that way, real MSTAR chips give the embeddings SARCLIP's own
+    chip path gives (read_chip + AnyReader), to the round trip's tolerance."""
+    import onnxruntime as ort
+    from PIL import Image
+
+    from sarclip_core.data import read_chip
+    from sarclip_core.scene.backend import chip_embeddings
+
+    checkpoint, _ = both
+    session = ort.InferenceSession(str(exported / DEEPNESS_FILE), providers=["CPUExecutionProvider"])
+    meta = {key: json.loads(value) for key, value in session.get_modelmeta().custom_metadata_map.items()}
+    assert meta == {"model_type": "Recognition", "tiles_overlap": 25}
+    (tiles_input,), (output,) = session.get_inputs(), session.get_outputs()
+    assert tiles_input.shape[1:] == [checkpoint.channels, checkpoint.reader.native_size, checkpoint.reader.native_size]
+    assert len(output.shape) == 2
+    chips = sorted((DATA / "mstar_soc17").glob("*/*.jpeg"))[::500][:6]
+    assert len(chips) == 6
+    pixels = np.stack([np.asarray(Image.open(chip))[..., None] for chip in chips])  # (N, H, W, C) uint8, as read
+    deepness = session.run(None, {tiles_input.name: (pixels / 255.0).astype(np.float32).transpose(0, 3, 1, 2)})[0]
+    ours = chip_embeddings(checkpoint, [read_chip(chip, checkpoint.normalisation, checkpoint.channels) for chip in chips])
+    assert np.abs(deepness - ours).max() < 1e-4  # float32 statistics in the graph vs numpy's; measured 7e-6

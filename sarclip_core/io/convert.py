@@ -12,7 +12,7 @@ from .raster import ValueKind
 
 DOMAINS = ("db", "linear")
 METHODS = ("standardise", "range", "percentile")
-_DB_FLOOR = -60.0  # dB; keeps zeros (no return) finite without dominating the statistics
+DB_FLOOR = -60.0  # dB; keeps zeros (no return) finite without dominating the statistics
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def to_domain(data: np.ndarray, kind: ValueKind, domain: str) -> np.ndarray:
     if domain == "db":
         if kind is ValueKind.DB:
             return data
-        floor = 10 ** (_DB_FLOOR / 20) if kind is not ValueKind.INTENSITY else 10 ** (_DB_FLOOR / 10)
+        floor = 10 ** (DB_FLOOR / 20) if kind is not ValueKind.INTENSITY else 10 ** (DB_FLOOR / 10)
         factor = 10.0 if kind is ValueKind.INTENSITY else 20.0
         return factor * np.log10(np.maximum(data, floor))
     if kind is ValueKind.INTENSITY:

@@ -1,13 +1,15 @@
 """Export a SARCLIP checkpoint to ONNX, into the checkpoint folder, for inference without PyTorch.
 
-Four graphs, each what a PyTorch module computes, and a manifest (onnx_runtime.MANIFEST) that ties them
-to the weights they came from:
+Four graphs (five with DEEPNESS_FILE), each what a PyTorch module computes, and a manifest
+(onnx_runtime.MANIFEST) that ties them to the weights they came from:
 
 - IMAGE_FILE: the image tower, native-size chips (B, C, S, S) -> pooled embeddings (B, D), not normalised.
 - FUSION_FILE: AnyReader's tile fusion, (global (B, D), tiles (B, N, D), padding (B, N)) -> (B, D).
 - CELLS_FILE: the dense readout the scene engine indexes (model/dense.py), windows (B, C, H, W) of any size
   (multiples of the tower's stride) -> unit cell embeddings (B, H/32, W/32, D); only for towers with one.
 - TEXT_FILE: the text tower, token ids (N, L) -> embeddings (N, D), not normalised.
+- DEEPNESS_FILE: the image tower as a Deepness Recognition model, linear tiles in any scale -> unit embeddings
+  (deepness.py); only for checkpoints normalised the default way.
 
 AnyReader's resizing and tiling are array work around these graphs (onnx_runtime.OnnxReader); the
 tokenizer's merges file is copied beside them (tokenizer.py). Weights that float16 holds exactly (all
@@ -37,6 +39,7 @@ from ..errors import SarclipError
 from ..files import staging_path
 from .anyreader import TileFusion
 from .checkpoint import Checkpoint, load_checkpoint
+from .deepness import DEEPNESS_FILE, RecognitionGraph, can_export, write_metadata
 from .dense import dense_cells, has_dense_readout
 from .meta import READER_FILE, WEIGHTS_FILE
 from .onnx_runtime import CELLS_FILE, FUSION_FILE, IMAGE_FILE, MANIFEST, MANIFEST_FORMAT, TEXT_FILE, digest
@@ -92,6 +95,7 @@ class _Text(nn.Module):
 def export_onnx(folder: str | os.PathLike) -> Path:
     """Write the ONNX graphs, the tokenizer's merges and the manifest into a checkpoint folder; returns the manifest."""
     from ..scene.backend import logit_scale, model_identity  # as the scene engine reads them from PyTorch
+    from ..scene.settings import DEFAULT_OVERLAP
 
     root = Path(folder)
     checkpoint = load_checkpoint(root)
@@ -103,6 +107,9 @@ def export_onnx(folder: str | os.PathLike) -> Path:
         dim = _export_graphs(checkpoint, stage, dense)
         shutil.copyfile(Path(open_clip.__file__).parent / VOCAB_FILE, stage / VOCAB_FILE)
         files = [IMAGE_FILE, FUSION_FILE, TEXT_FILE, VOCAB_FILE] + ([CELLS_FILE] if dense else [])
+        if can_export(checkpoint.normalisation):
+            write_metadata(stage / DEEPNESS_FILE, DEFAULT_OVERLAP)
+            files.append(DEEPNESS_FILE)
         manifest = {
             "format": MANIFEST_FORMAT, "opset": OPSET, "torch": torch.__version__,
             "weights": {name: digest(root / name) for name in (WEIGHTS_FILE, READER_FILE)},
@@ -144,6 +151,11 @@ def _export_graphs(checkpoint: Checkpoint, stage: Path, dense: bool) -> int:
     if dense:
         graphs.append((_Cells(reader.encoder), (chips,), CELLS_FILE, ["windows"], ["cells"],
                        {"windows": {0: "batch", 2: "height", 3: "width"}, "cells": {0: "batch", 1: "rows", 2: "cols"}}))
+    if can_export(checkpoint.normalisation):
+        graph = RecognitionGraph(reader.encoder, _Fusion(reader.fusion) if reader.enabled else None,
+                                 checkpoint.normalisation.clip, checkpoint.channels, channels)
+        graphs.append((graph, (torch.ones(2, checkpoint.channels, native, native),), DEEPNESS_FILE, ["tiles"],
+                       ["embeddings"], {"tiles": {0: "batch"}, "embeddings": {0: "batch"}}))
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)  # its fused attention op has no ONNX form (ViT towers)
     try:
