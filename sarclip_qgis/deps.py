@@ -51,20 +51,34 @@ def missing_dependencies() -> list[Missing]:
 
 
 def qgis_python() -> str:
-    """The interpreter behind the running Python (inside QGIS sys.executable is QGIS itself)."""
-    candidate = Path(sys.exec_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    return str(candidate) if candidate.exists() else "python3"
+    """The interpreter behind the running Python (inside QGIS sys.executable is QGIS itself): where its install
+    layout keeps it under sys.exec_prefix (Linux and macOS: bin/python3.X; Windows, OSGeo4W or the standalone
+    installer: python.exe), else the `python3` (Windows: `python`) on the PATH."""
+    prefix, version = Path(sys.exec_prefix), f"{sys.version_info.major}.{sys.version_info.minor}"
+    candidates = [prefix / "bin" / f"python{version}", prefix / "bin" / "python3", prefix / "python.exe",
+                  prefix / "python3.exe"]
+    found = next((candidate for candidate in candidates if candidate.is_file()), None)
+    return str(found) if found else ("python" if sys.platform == "win32" else "python3")
 
 
-def install_command(target: str | None = None, python: str | None = None) -> str:
-    """The exact pip command for the Python this QGIS runs: the plugin's inference-only requirements file
-    (shipped with it) into a folder (`--prefix`, which paths.add_engine_paths puts on sys.path), else --user.
+def install_args(target: str | None = None, python: str | None = None) -> list[str]:
+    """The pip run for the Python this QGIS runs, as arguments (run without a shell, so no path is re-parsed):
+    the plugin's inference-only requirements file (shipped with it) into a folder (`--prefix`, which
+    paths.add_engine_paths puts on sys.path), else --user.
 
     --prefix rather than --target: pip then installs only what QGIS's Python lacks (on Debian 12 about 140 MB),
     where --target would add its own numpy, scipy, matplotlib and rasterio beside QGIS's (570 MB).
     """
-    where = f' --prefix "{target}"' if target else " --user"
-    return f'"{python or qgis_python()}" -m pip install{where} -r "{REQUIREMENTS_FILE}"'
+    where = ["--prefix", target] if target else ["--user"]
+    return [python or qgis_python(), "-m", "pip", "install", *where, "-r", str(REQUIREMENTS_FILE)]
+
+
+def install_command(target: str | None = None, python: str | None = None) -> str:
+    """install_args as a command line to show and to paste into a terminal (paths in double quotes, which both
+    a POSIX shell and Windows' cmd.exe read)."""
+    args = install_args(target, python)
+    quoted = {0, len(args) - 1} | ({args.index("--prefix") + 1} if target else set())
+    return " ".join(f'"{arg}"' if i in quoted else arg for i, arg in enumerate(args))
 
 
 def explain(missing: list[Missing], detail: str = "", target: str | None = None) -> str:

@@ -83,6 +83,7 @@ class SarclipDock(QgsDockWidget):
         box = QVBoxLayout(self.banner)
         box.setContentsMargins(0, 0, 0, 0)
         missing = deps.missing_dependencies()
+        self.install_args = deps.install_args(str(paths.dependencies_dir())) if missing else []
         self.install_command = deps.install_command(str(paths.dependencies_dir())) if missing else ""
         self.banner_text = QLabel(deps.explain(missing, target=str(paths.dependencies_dir())) if missing else "")
         self.banner_text.setWordWrap(True)
@@ -370,7 +371,7 @@ class SarclipDock(QgsDockWidget):
 
         self.install_button.setEnabled(False)
         self.banner_text.setText(f"Installing in the background (see the task bar):\n{self.install_command}")
-        self.install_task = start_install(self.install_command, self._installed)
+        self.install_task = start_install(self.install_args, self._installed)
 
     def _installed(self, ok: bool, output: str) -> None:
         self.install_task = None

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 
 from qgis.core import QgsApplication, QgsTask
 
 
 class InstallTask(QgsTask):
-    """Runs one install command (from deps.install_command) without freezing QGIS; keeps its output."""
+    """Runs one install (deps.install_args, without a shell) without freezing QGIS; keeps its output."""
 
-    def __init__(self, command: str):
+    def __init__(self, args: list[str]):
         super().__init__("SARCLIP: installing dependencies", QgsTask.CanCancel)
-        self.command = command
+        self.args = args
         self.output = ""
         self._process: subprocess.Popen | None = None
 
     def run(self) -> bool:
         try:
-            self._process = subprocess.Popen(shlex.split(self.command), stdout=subprocess.PIPE,
-                                             stderr=subprocess.STDOUT, text=True)
+            self._process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         except OSError as exc:
-            self.output = f"{self.command}: {exc}"
+            self.output = f"{self.args[0]}: {exc}"
             return False
         lines = []
         for line in self._process.stdout:
@@ -34,9 +32,9 @@ class InstallTask(QgsTask):
         return self._process.returncode == 0 and not self.isCanceled()
 
 
-def start_install(command: str, on_done) -> InstallTask:
+def start_install(args: list[str], on_done) -> InstallTask:
     """Queue the install; on_done(ok, output) is called on the main thread when pip exits."""
-    task = InstallTask(command)
+    task = InstallTask(args)
     task.taskCompleted.connect(lambda: on_done(True, task.output))
     task.taskTerminated.connect(lambda: on_done(False, task.output))
     QgsApplication.taskManager().addTask(task)

@@ -396,6 +396,39 @@ def test_dock_shows_missing_dependencies_with_the_install_command(qgis_iface, mo
         dock.deleteLater()
 
 
+@pytest.mark.parametrize("succeeds", [True, False])
+def test_the_install_button_runs_its_command_as_a_background_task_and_reports(qgis_iface, monkeypatch, succeeds):
+    """The Install click runs the dock's install arguments in a QgsTask (QGIS's task manager, no shell) and the
+    banner tells the outcome; a failed install shows the command to run and pip's last lines. (pip itself is run
+    by tests/test_qgis_venv.py with the same arguments.)"""
+    import sys
+    import time
+
+    from sarclip_qgis import deps
+    from sarclip_qgis.dock import SarclipDock
+
+    monkeypatch.setattr(deps, "REQUIREMENTS", {"sarclip_no_such_module": "no-such-dist"})
+    dock = SarclipDock(qgis_iface)
+    try:
+        dock.install_args = [sys.executable, "-c", "import sys; print('pip says hello'); sys.exit(%d)" % (not succeeds)]
+        dock.install_button.click()
+        assert not dock.install_button.isEnabled() and "Installing in the background" in dock.banner_text.text()
+        deadline = time.monotonic() + 60
+        while dock.install_task is not None:
+            assert time.monotonic() < deadline, "the install task never finished"
+            qgis_core.QgsApplication.processEvents()
+            time.sleep(0.01)
+        if succeeds:
+            assert dock.banner_text.text() == "Installed. Restart QGIS to use SARCLIP."
+            assert not dock.install_button.isEnabled()
+        else:
+            text = dock.banner_text.text()
+            assert text.startswith("The install failed; run it yourself:") and dock.install_command in text
+            assert "pip says hello" in text and dock.install_button.isEnabled()
+    finally:
+        dock.deleteLater()
+
+
 def test_the_plugin_s_default_overlap_is_the_engine_s(sarclip_provider):
     from sarclip_core.scene.settings import DEFAULT_OVERLAP, SceneSettings
     from sarclip_qgis import dock_settings

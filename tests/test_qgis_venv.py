@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 
 import pytest
@@ -64,9 +63,9 @@ def test_install_button_command_then_qgis_process_text_query(profile, sentinel1,
     folder = profile / "profiles" / "default" / "python" / "sarclip_dependencies"
     shipped = profile / "profiles" / "default" / "python" / "plugins" / "sarclip_qgis" / "engine" / "requirements-qgis.txt"
     assert shipped.read_text() == deps.REQUIREMENTS_FILE.read_text()  # the file the zip's Install button names
-    command = deps.install_command(str(folder), python=SYSTEM_PYTHON)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    done = subprocess.run(shlex.split(command), capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(deps.install_args(str(folder), python=SYSTEM_PYTHON), capture_output=True, text=True, env=env,
+                          timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     assert size <= MAX_BYTES, f"{size / 2 ** 20:.0f} MB installed"
