@@ -6,6 +6,8 @@ import subprocess
 
 from qgis.core import QgsApplication, QgsTask
 
+NO_CONSOLE = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # Windows: pip runs without a console window popping up
+
 
 class InstallTask(QgsTask):
     """Runs one install (deps.install_args, without a shell) without freezing QGIS; keeps its output."""
@@ -18,7 +20,8 @@ class InstallTask(QgsTask):
 
     def run(self) -> bool:
         try:
-            self._process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            self._process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                             creationflags=NO_CONSOLE)
         except OSError as exc:
             self.output = f"{self.args[0]}: {exc}"
             return False
