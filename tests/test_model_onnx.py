@@ -177,8 +177,15 @@ def test_the_deepness_recognition_graph_gives_the_engines_chip_embeddings_from_d
     assert tiles_input.shape[1:] == [checkpoint.channels, checkpoint.reader.native_size, checkpoint.reader.native_size]
     assert len(output.shape) == 2
     chips = sorted((DATA / "mstar_soc17").glob("*/*.jpeg"))[::500][:6]
-    assert len(chips) == 6
+    if len(chips) < 6:
+        pytest.skip(f"real data missing: {DATA / 'mstar_soc17'}")
     pixels = np.stack([np.asarray(Image.open(chip))[..., None] for chip in chips])  # (N, H, W, C) uint8, as read
     deepness = session.run(None, {tiles_input.name: (pixels / 255.0).astype(np.float32).transpose(0, 3, 1, 2)})[0]
     ours = chip_embeddings(checkpoint, [read_chip(chip, checkpoint.normalisation, checkpoint.channels) for chip in chips])
     assert np.abs(deepness - ours).max() < 1e-4  # float32 statistics in the graph vs numpy's; measured 7e-6
+    holed = (pixels[:1] / 255.0).astype(np.float32).transpose(0, 3, 1, 2)
+    holed[..., :10, :10] = 0.0
+    as_nan = holed.copy()
+    as_nan[..., :10, :10] = np.nan  # a float raster's no data, as Deepness passes it on
+    zero, nan = (session.run(None, {tiles_input.name: tiles})[0] for tiles in (holed, as_nan))
+    assert np.isfinite(nan).all() and np.abs(nan - zero).max() < 1e-6

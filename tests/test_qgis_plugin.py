@@ -399,8 +399,8 @@ def test_dock_shows_missing_dependencies_with_the_install_command(qgis_iface, mo
 @pytest.mark.parametrize("succeeds", [True, False])
 def test_the_install_button_runs_its_command_as_a_background_task_and_reports(qgis_iface, monkeypatch, succeeds):
     """The Install click runs the dock's install arguments in a QgsTask (QGIS's task manager, no shell) and the
-    banner tells the outcome; a failed install shows the command to run and pip's last lines. (pip itself is run
-    by tests/test_qgis_venv.py with the same arguments.)"""
+    banner tells the outcome; a failed install shows the command to run and pip's last lines. pip itself is run
+    by tests/test_qgis_venv.py with the same arguments."""
     import sys
     import time
 

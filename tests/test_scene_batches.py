@@ -64,3 +64,23 @@ def test_an_interrupt_while_the_reader_thread_starts_leaves_the_reader_closed_in
     threads = {thread for _, _, thread in log}
     assert log == [] or (len(threads) == 1 and threading.get_ident() not in threads and log[-1][0] == "closed")
     assert [t for t in threading.enumerate() if t.name == "sarclip-scene-reader"] == []
+
+
+def test_an_error_closing_the_reader_reaches_the_consumer():
+    def fails_on_close(count: int):
+        try:
+            yield from range(count)
+        finally:
+            raise OSError("close failed")
+
+    with pytest.raises(OSError, match="close failed"):
+        list(prefetch(fails_on_close(2)))
+    batches = prefetch(fails_on_close(100))
+    next(batches)
+    with pytest.raises(OSError, match="close failed"):
+        batches.close()  # a cancel: the close error still surfaces
+
+
+def test_depth_below_two_is_refused():
+    with pytest.raises(ValueError, match="at least 2"):
+        next(prefetch(reader(3, []), depth=1))

@@ -6,12 +6,13 @@ metadata, and takes the graph's one output as the tile's embedding; a Recognitio
 embedding with a query image's (cosine similarity). SARCLIP's own input is different: each window's values
 are converted to dB and standardised on that window alone (io.convert.to_model_input). That standardisation
 is what makes a Deepness graph possible: a linear scale or gain on amplitude or intensity is only an offset
-in dB, and standardising removes it. So the graph takes linear pixels (an 8-bit quick-look, amplitude or
-intensity) as Deepness feeds them, and does inside it what the engine does before the encoder: log with the
-engine's floor for a zero (placed for 8-bit values divided by 255, as Deepness divides them), per-window
+in dB, and standardising removes it. So the graph takes linear pixels (an 8-bit quick-look or amplitude)
+as Deepness feeds them, and does inside it what the engine does before the encoder: log with the engine's
+amplitude floor for a zero (placed for values divided by 255, as Deepness divides them), per-window
 standardisation, the clip, the channel mapping, then the encoder, AnyReader's fusion of a native-size chip,
-and unit length. Every pixel counts: Deepness has no no-data mask. Rasters already in dB (negative values)
-are not linear and are not for this graph: SARCLIP's own tools detect the value kind.
+and unit length. Every pixel counts, a NaN as a zero: Deepness has no no-data mask. Linear intensity works
+too, except that values below -30 dB (a zero's floor in amplitude) are held there; rasters already in dB
+(negative values) are not linear and are not for this graph: SARCLIP's own tools detect the value kind.
 
 Only checkpoints normalised the default way (dB, standardise) can be written this way; others get no file.
 """
@@ -52,7 +53,8 @@ class RecognitionGraph(nn.Module):
         self.register_buffer("mapping", torch.from_numpy(np.ascontiguousarray(mapping)))
 
     def forward(self, tiles: Tensor) -> Tensor:
-        level = torch.log(tiles.clamp_min(FLOOR))  # dB up to a factor; the standardisation removes factor and offset
+        linear = torch.nan_to_num(tiles, nan=0.0, posinf=0.0, neginf=0.0)  # no data as a zero, not a NaN tile
+        level = torch.log(linear.clamp_min(FLOOR))  # dB up to a factor; the standardisation removes factor and offset
         mean = level.mean(dim=(2, 3), keepdim=True)
         spread = ((level - mean) ** 2).mean(dim=(2, 3), keepdim=True).sqrt()
         spread = torch.where(spread > 0, spread, torch.ones_like(spread))

@@ -104,12 +104,11 @@ def export_onnx(folder: str | os.PathLike) -> Path:
     stage = staging_path(root / "onnx")
     stage.mkdir()
     try:
-        dim = _export_graphs(checkpoint, stage, dense)
-        shutil.copyfile(Path(open_clip.__file__).parent / VOCAB_FILE, stage / VOCAB_FILE)
-        files = [IMAGE_FILE, FUSION_FILE, TEXT_FILE, VOCAB_FILE] + ([CELLS_FILE] if dense else [])
-        if can_export(checkpoint.normalisation):
+        dim, files = _export_graphs(checkpoint, stage, dense)
+        if DEEPNESS_FILE in files:
             write_metadata(stage / DEEPNESS_FILE, DEFAULT_OVERLAP)
-            files.append(DEEPNESS_FILE)
+        shutil.copyfile(Path(open_clip.__file__).parent / VOCAB_FILE, stage / VOCAB_FILE)
+        files.append(VOCAB_FILE)
         manifest = {
             "format": MANIFEST_FORMAT, "opset": OPSET, "torch": torch.__version__,
             "weights": {name: digest(root / name) for name in (WEIGHTS_FILE, READER_FILE)},
@@ -119,6 +118,8 @@ def export_onnx(folder: str | os.PathLike) -> Path:
             "logit_scale": logit_scale(checkpoint),
         }
         (root / MANIFEST).unlink(missing_ok=True)  # files of mixed exports are never taken as a set
+        for optional in {CELLS_FILE, DEEPNESS_FILE} - set(files):  # a former export's, for other weights
+            (root / optional).unlink(missing_ok=True)
         for name in files:
             os.replace(stage / name, root / name)
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -131,8 +132,8 @@ def export_onnx(folder: str | os.PathLike) -> Path:
     return root / MANIFEST
 
 
-def _export_graphs(checkpoint: Checkpoint, stage: Path, dense: bool) -> int:
-    """Trace each graph with example inputs and write it to `stage`; returns the embedding size."""
+def _export_graphs(checkpoint: Checkpoint, stage: Path, dense: bool) -> tuple[int, list[str]]:
+    """Trace each graph with example inputs and write it to `stage`; returns the embedding size and the files."""
     reader, model = checkpoint.reader, checkpoint.model
     native, channels = reader.native_size, reader.channels
     chips = torch.zeros(2, channels, native, native)
@@ -163,7 +164,7 @@ def _export_graphs(checkpoint: Checkpoint, stage: Path, dense: bool) -> int:
             _export(module, args, stage / name, inputs, outputs, axes)
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
-    return dim
+    return dim, [name for _, _, name, _, _, _ in graphs]
 
 
 def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], axes: dict) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Generator, Iterator, Sequence
@@ -54,16 +55,19 @@ def read_batches(info: RasterInfo, grid: WindowGrid, norm: Normalisation, channe
 
 
 def prefetch(batches: Generator[Batch, None, None], depth: int = 2) -> Iterator[Batch]:
-    """Iterate `batches` from a reader thread, at most `depth` batches ahead (so memory stays bounded).
+    """Iterate `batches` from a reader thread, at most `depth` (>= 2) batches ahead (so memory stays bounded).
 
     GDAL reads and most numpy work release the GIL, so the next batch is read while torch encodes. The
     reader thread runs every step of the generator and closes it itself, so the raster (and rasterio's
     thread-local GDAL environment) is opened and closed in one thread, even when a SIGTERM or Ctrl-C lands
     while that thread is being started. Closing this iterator (cancel, error) waits for the batch being read
-    at most, and drops the ones not started.
+    at most, and drops the ones not started. An error of the generator, its close included, is raised here.
     """
-    ahead: queue.Queue = queue.Queue(maxsize=max(1, depth - 1))  # plus the one the reader holds
+    if depth < 2:
+        raise ValueError(f"prefetch depth must be at least 2 (the batch being read and one waiting), got {depth}")
+    ahead: queue.Queue = queue.Queue(maxsize=depth - 1)  # plus the one the reader holds
     stop = threading.Event()
+    close_failed: list[BaseException] = []
 
     def read() -> None:
         try:
@@ -76,7 +80,10 @@ def prefetch(batches: Generator[Batch, None, None], depth: int = 2) -> Iterator[
         except BaseException as error:  # handed to the consumer, raised there
             _offer(ahead, _Failed(error), stop)
         finally:
-            batches.close()
+            try:
+                batches.close()
+            except BaseException as error:  # raised in the consumer once the reader has ended
+                close_failed.append(error)
 
     reader = threading.Thread(target=read, name="sarclip-scene-reader", daemon=True)
     try:
@@ -91,6 +98,8 @@ def prefetch(batches: Generator[Batch, None, None], depth: int = 2) -> Iterator[
             reader.join()
         except RuntimeError:  # interrupted before the thread was started: if it runs, it sees `stop` first
             pass
+        if close_failed and sys.exc_info()[0] in (None, GeneratorExit):
+            raise close_failed[0]
 
 
 _END = object()

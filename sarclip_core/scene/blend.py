@@ -69,15 +69,15 @@ class CellBlender:
         cols, col_weights = _neighbours((xs - cells.col0) / cells.width, cells.cols)
         # The Hann weights are separable, so the blend is two 1-D passes: across columns for the few cell rows
         # under the block, then down the rows; each sum is carried with its weight so no-data cells drop out.
-        top = int(rows.min())
-        band = self.values[top:int(rows.max()) + 1]
+        top, left = int(rows.min()), int(cols.min())
+        rows, cols = rows - top, cols - left
+        band = self.values[top:top + int(rows.max()) + 1, left:left + int(cols.max()) + 1]  # the cells under the block
         known = np.isfinite(band[..., 0])
         filled = np.where(known[..., None], np.nan_to_num(band), 0.0)
         across = filled[:, cols[0]] * col_weights[0][:, None] + filled[:, cols[1]] * col_weights[1][:, None]
         across_weight = known[:, cols[0]] * col_weights[0] + known[:, cols[1]] * col_weights[1]
-        sums = across[rows[0] - top] * row_weights[0][:, None, None] + across[rows[1] - top] * row_weights[1][:, None, None]
-        weights = across_weight[rows[0] - top] * row_weights[0][:, None] + \
-            across_weight[rows[1] - top] * row_weights[1][:, None]
+        sums = across[rows[0]] * row_weights[0][:, None, None] + across[rows[1]] * row_weights[1][:, None, None]
+        weights = across_weight[rows[0]] * row_weights[0][:, None] + across_weight[rows[1]] * row_weights[1][:, None]
         sub_rows = np.clip(cells.row_of(ys, SUB), 0, cells.rows * SUB - 1)
         sub_cols = np.clip(cells.col_of(xs, SUB), 0, cells.cols * SUB - 1)
         first_row, first_col = int(sub_rows.min()), int(sub_cols.min())
