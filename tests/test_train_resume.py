@@ -88,3 +88,24 @@ def test_resume_latest_falls_back_past_a_damaged_newest_checkpoint(tmp_path):
     last = cli(*common, "--resume", "latest", cwd=tmp_path)
     out, err = last.communicate(timeout=180)
     assert last.returncode == 2 and "no complete checkpoint to resume from" in err and "Traceback" not in err
+
+
+def test_the_gradient_scaler_s_state_survives_a_checkpoint(tmp_path):
+    """An amp run (CUDA float16 with a gradient scaler) keeps the scaler's loss scale and growth tracker in its
+    checkpoint, so a resumed run does not start its scale afresh. CUDA is not here: the scaler state is made on
+    the CPU device, and goes through save_state/load_state's weights-only loading as the trainer's does."""
+    from sarclip_core.train.state import load_state
+
+    weight = torch.nn.Parameter(torch.ones(3))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 10, growth_interval=5)
+    for _ in range(2):  # two finite steps: the growth tracker counts them towards the next scale-up
+        optimizer.zero_grad()
+        scaler.scale(weight.sum()).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    saved = save_state(tmp_path, TrainState(2, {}, {}, {"grad_scaler": scaler.state_dict()}), lambda d: d.mkdir())
+    resumed = torch.amp.GradScaler("cpu")
+    resumed.load_state_dict(load_state(saved).extra["grad_scaler"])
+    assert resumed.state_dict() == scaler.state_dict()
+    assert resumed.get_scale() == 2.0 ** 10 and resumed.state_dict()["_growth_tracker"] == 2

@@ -164,6 +164,8 @@ class Trainer:
             if "ema" not in state.extra:
                 raise SarclipError(f"{path}: checkpoint has no --model-ema weights; resume without --model-ema")
             self.ema.module.load_state_dict(state.extra["ema"])
+        if self.scaler is not None and "grad_scaler" in state.extra:  # absent: an fp32 run's checkpoint
+            self.scaler.load_state_dict(state.extra["grad_scaler"])
         self.optimizer.load_state_dict(state.optimizer)
         self.scheduler.load_state_dict(state.scheduler)
         self.step = state.step
@@ -335,6 +337,8 @@ class Trainer:
             extra["decoder"] = self.module.decoder.state_dict()
         if self.ema is not None:
             extra["ema"] = self.ema.module.state_dict()
+        if self.scaler is not None:  # its loss scale and growth tracker: a resumed amp run continues with them
+            extra["grad_scaler"] = self.scaler.state_dict()
         state = TrainState(self.step, self.optimizer.state_dict(), self.scheduler.state_dict(), extra)
         save_state(self.run_dir / "checkpoints", state, self._save_model)
 
