@@ -329,3 +329,23 @@ def test_a_worker_whose_model_files_differ_refuses_its_tasks(scenes, tmp_path):
     result = index_task(str(scenes[0]), ModelRef("default", "0" * 64), SceneSettings(index_dir=tmp_path / "index"))
     assert "has other weights than on the machine that started the batch" in result["error"]
     assert not (tmp_path / "index").exists() or list((tmp_path / "index").iterdir()) == []
+
+
+def test_a_cancelled_index_task_stops_its_build_while_the_cluster_runs_on(tmp_path, client, model):
+    """Dask cannot interrupt a running task; the engine's cancel checks ask the worker whether the driver let the
+    task go (worker.task_cancelled), so a cancelled build stops and removes its staging at once. Before, it ran to
+    its end and committed an index nobody waited for, even while the cluster was shutting down."""
+    big, index = _tiled(tmp_path / "tiled.tif", 12), tmp_path / "index"
+    _, ref = model
+    future = client.submit(index_task, str(big), ref, SceneSettings(index_dir=index), pure=False)
+    deadline = time.monotonic() + 120
+    while not _staging(index) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _staging(index), "the build never started"
+    started = time.monotonic()
+    future.cancel()
+    while _staging(index) and time.monotonic() < started + 30:
+        time.sleep(0.02)
+    assert _staging(index) == [] and list(index.iterdir()) == []  # stopped, staging removed, nothing committed
+    assert time.monotonic() - started < 10  # a batch of windows or two, not the rest of the scene
+    assert client.submit(len, [1, 2], pure=False).result() == 2  # the cluster runs on

@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -67,13 +67,39 @@ def where() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+STOPPED_TASK = {"cancelled", "released", "forgotten"}  # a task's states on the worker once the driver let go of it
+
+
+def task_cancelled() -> Callable[[], bool]:
+    """Whether the Dask task running this thread should stop: the driver cancelled it (Ctrl-C, SIGTERM, an error)
+    or its worker is closing. Dask cannot interrupt a running task, so without this a cancelled index build ran
+    on, and could even be committed while the cluster was shutting down; the engine checks this between batches
+    of windows and removes what it had staged. Outside a Dask task it is never true."""
+    from distributed import get_worker
+    from distributed.core import Status
+
+    try:
+        worker = get_worker()
+        key = worker.get_current_task()
+    except ValueError:  # not running in a Dask worker (the function called directly)
+        return lambda: False
+
+    def cancelled() -> bool:
+        if worker.status not in (Status.running, Status.paused):
+            return True
+        task = worker.state.tasks.get(key)
+        return task is None or task.state in STOPPED_TASK
+
+    return cancelled
+
+
 def index_task(scene: str, model: ModelRef, settings: SceneSettings) -> dict[str, Any]:
-    """Build (or reuse) one scene's index in the settings' index folder."""
+    """Build (or reuse) one scene's index in the settings' index folder; a cancelled task stops its build."""
     from ..scene.api import build_index
 
     started = time.perf_counter()
     try:
-        index = build_index(scene, worker_model(model), settings)
+        index = build_index(scene, worker_model(model), settings, is_cancelled=task_cancelled())
     except SarclipError as error:
         return {"error": str(error), "worker": where()}
     return {"index": str(index.path), "reused": index.reused, "windows": index.windows, "cells": index.count,
@@ -93,7 +119,7 @@ def query_task(scene: str, model: ModelRef, request: dict[str, Any], out: str) -
     started = time.perf_counter()
     args = argparse.Namespace(**request, scene=scene, out=Path(out), json=None, example=[], example_point=[])
     try:
-        summary = run(args, worker_model(model))
+        summary = run(args, worker_model(model), task_cancelled())
         with atomic_text(Path(out) / SUMMARY_FILE) as handle:
             json.dump(summary, handle, indent=2)
         hits, notes = scene_hits(scene, summary)

@@ -24,6 +24,7 @@ from .backend import BACKENDS, resolve_backend
 from .cache import DEFAULT_LIMIT_GB, LIMIT_ENV, cache_folder, human_bytes, limit_bytes
 from .cache import clear as clear_index_cache
 from .phrases import counted_labels, label_map_labels, parse_query
+from .progress import CancelFn
 from .settings import DEFAULT_OVERLAP, SceneSettings
 
 if TYPE_CHECKING:
@@ -173,9 +174,10 @@ def checked_settings(args: argparse.Namespace) -> SceneSettings:
     return settings
 
 
-def run(args: argparse.Namespace, checkpoint: InferenceModel | None = None) -> dict:
-    """Run what the arguments ask for (with `checkpoint` when the caller has the model loaded already); the
-    summary of each step under its name."""
+def run(args: argparse.Namespace, checkpoint: InferenceModel | None = None,
+        is_cancelled: CancelFn | None = None) -> dict:
+    """Run what the arguments ask for (with `checkpoint` when the caller has the model loaded already, and
+    `is_cancelled` when it can ask the run to stop); the summary of each step under its name."""
     settings = checked_settings(args)
     describe_quietly(args.scene)  # a missing or unreadable scene is reported before PyTorch loads
     args.examples = args.example + args.example_point
@@ -188,7 +190,7 @@ def run(args: argparse.Namespace, checkpoint: InferenceModel | None = None) -> d
             from .backend import load_model  # PyTorch or ONNX Runtime: only now that inputs and outputs are good
 
             checkpoint = load_model(args.model, args.backend)
-        summary = _analyse(args, checkpoint, settings, stage)
+        summary = _analyse(args, checkpoint, settings, stage, is_cancelled)
         return json.loads(json.dumps(summary).replace(json.dumps(str(stage))[1:-1], json.dumps(str(args.out))[1:-1]))
 
 
@@ -206,7 +208,8 @@ def staged_outputs(out: Path) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _analyse(args: argparse.Namespace, checkpoint: InferenceModel, settings: SceneSettings, folder: Path) -> dict:
+def _analyse(args: argparse.Namespace, checkpoint: InferenceModel, settings: SceneSettings, folder: Path,
+             is_cancelled: CancelFn | None = None) -> dict:
     """Each step the arguments ask for, its outputs written in `folder`; the summary of each under its name."""
     from .api import classify_labels, count_objects, image_query, text_query
     from .prompts import cut_query_note
@@ -218,7 +221,7 @@ def _analyse(args: argparse.Namespace, checkpoint: InferenceModel, settings: Sce
             bar.n = round(fraction, 3)
             bar.refresh()
 
-        common = dict(model=checkpoint, settings=settings, progress=progress)
+        common = dict(model=checkpoint, settings=settings, progress=progress, is_cancelled=is_cancelled)
         if args.query:
             bar.set_description("query")
             summary["query"] = text_query(args.scene, args.query, folder / "heatmap.tif", **common,
