@@ -195,12 +195,15 @@ def test_styles_fit_the_data(tmp_path):
     assert isinstance(renderer, qgis_core.QgsSingleBandPseudoColorRenderer)
     assert (renderer.classificationMin(), renderer.classificationMax()) == (0.0, 1.0)  # fixed: probabilities
     assert len(renderer.legendSymbologyItems()) >= 2
+    # a map has about four pixels per scene cell: drawn zoomed in, a probability field is interpolated, not tiles
+    assert isinstance(layer.resampleFilter().zoomedInResampler(), qgis_core.QgsBilinearRasterResampler)
 
     labels = write_raster(tmp_path / "labels.tif", (np.arange(64) % 3 + 1).astype(np.uint8).reshape(8, 8))
     layer = qgis_core.QgsRasterLayer(str(labels), "labels")
     layers.apply_style(layer, "labels", ["ship", "land", "water"])
     assert [(c.value, c.label) for c in layer.renderer().classes()] == [(1, "ship"), (2, "land"), (3, "water")]
     assert layer.renderer().opacity() == 1.0  # opaque categories: their colours match the legend
+    assert layer.resampleFilter().zoomedInResampler() is None  # categories are never interpolated
     colours = {c.label: c.color.name() for c in layer.renderer().classes()}
     assert colours == {"ship": "#e41a1c", "land": "#a6761d", "water": "#377eb8"}  # read by meaning, not order
     layers.apply_style(layer, "labels", ["T72", "open water", "BMP2"])

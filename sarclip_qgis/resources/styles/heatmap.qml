@@ -123,7 +123,7 @@
     </rasterrenderer>
     <brightnesscontrast gamma="1" brightness="0" contrast="0"/>
     <huesaturation saturation="0" colorizeRed="255" grayscaleMode="0" invertColors="0" colorizeBlue="128" colorizeStrength="100" colorizeOn="0" colorizeGreen="128"/>
-    <rasterresampler maxOversampling="2"/>
+    <rasterresampler maxOversampling="2" zoomedInResampler="bilinear"/>
     <resamplingStage>resamplingFilter</resamplingStage>
   </pipe>
   <blendMode>0</blendMode>
