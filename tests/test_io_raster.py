@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import rasterio
 
 from raster_helpers import write_raster
 from sarclip_core.errors import RasterError
@@ -109,3 +110,23 @@ def test_a_file_s_value_kind_is_detected_once_per_process_and_again_when_it_chan
     monkeypatch.undo()
     write_raster(path, (10 * np.log10(np.abs(speckle) ** 2 / 1e4)).astype(np.float32))  # rewritten: now dB
     assert describe(path).value_kind is ValueKind.DB
+
+
+@pytest.mark.parametrize("make, kind", [
+    (lambda s: np.abs(s), ValueKind.AMPLITUDE),
+    (lambda s: np.abs(s) ** 2, ValueKind.INTENSITY),
+    (lambda s: 10 * np.log10(np.abs(s) ** 2 / 1e4), ValueKind.DB),
+])
+def test_a_large_scene_s_value_kind_comes_from_windows_spread_over_it(tmp_path, rng, make, kind):
+    """Above 512 x 512 px the statistics read a grid of small windows, not the whole scene; no data is left out
+    (here the left third, whose -99 would read as dB if it were counted)."""
+    from sarclip_core.io.raster import sample
+
+    speckle = (rng.normal(size=(1, 900, 1500)) + 1j * rng.normal(size=(1, 900, 1500))) * 30
+    values = make(speckle).astype(np.float32)
+    values[:, :, :500] = -99
+    path = write_raster(tmp_path / "scene.tif", values, nodata=-99)
+    assert describe(path).value_kind is kind
+    with rasterio.open(path) as ds:
+        taken = sample(ds)
+    assert taken.shape == (1, 16 * 16 * 32 * 32) and taken.count() == pytest.approx(taken.size * 2 / 3, rel=0.1)
