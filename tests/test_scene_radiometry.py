@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 
 from raster_helpers import write_raster
@@ -14,7 +15,9 @@ from sarclip_core.scene.radiometry import (
     CLIP,
     MIN_SHARE,
     SEA_DB,
+    TARGET_ABOVE_DB,
     WEIGHT,
+    SceneLevels,
     add_evidence,
     dark_mode,
     evidence_note,
@@ -89,6 +92,34 @@ def test_the_camargue_label_map_puts_its_dark_lagoons_in_water_and_its_bright_la
     assert np.mean(labels[finite & (levels <= darkest)] == 1) > 0.9
     assert np.mean(labels[finite & (levels >= brightest)] == 2) > 0.9
     assert summary["water_dark_mode"]["separation"] >= 2 and summary["water_dark_mode"]["dark_db"] < -14
+
+
+def test_a_target_s_return_is_its_level_above_the_scene_s_clutter(rng):
+    levels = rng.normal(-20.0, 2.0, (60, 80))
+    typical = np.percentile(levels, 75)
+    levels[10, 10], levels[20, 20], levels[30, 30] = typical + 25, typical + TARGET_ABOVE_DB, typical + 3
+    levels[40, 40] = np.nan  # no data
+    weight = SceneLevels(levels, None, calibrated=True).target_return()
+    assert weight[10, 10] > 0.99 and abs(weight[20, 20] - 0.5) < 0.02 and weight[30, 30] < 0.02
+    assert weight[40, 40] == 0 and np.median(weight) < 0.01 and weight.dtype == np.float32
+
+
+def test_a_ship_map_is_drawn_on_the_radar_return_a_water_map_is_not(sentinel1, tmp_path):
+    """An object query's written map is its probability times the return, so the map's maximum sits on a bright
+    target; its peaks and threshold stay probabilities. A background query's map is the probability itself."""
+    settings = SceneSettings(index_dir=tmp_path / "i")
+    ship = text_query(sentinel1, "ship", tmp_path / "s.tif", settings=settings, quicklook=False)
+    water = text_query(sentinel1, "water", tmp_path / "w.tif", settings=settings, quicklook=False)
+    with rasterio.open(tmp_path / "s.tif") as ds:
+        drawn, band = ds.read(1), ds.descriptions[0]
+    with rasterio.open(tmp_path / "w.tif") as ds:
+        assert ds.descriptions[0] == "probability: water"
+    assert band == "probability x radar return: ship" and "drawn as probability x radar return" in ship["message"]
+    assert "radar return" not in water["message"]
+    _, levels = _camargue_levels(sentinel1)
+    row, col = np.unravel_index(np.nanargmax(drawn), drawn.shape)
+    assert levels[row, col] >= np.nanpercentile(levels, 99)  # the map's maximum is on one of the brightest returns
+    assert ship["score_range"][1] == pytest.approx(float(np.nanmax(drawn)), abs=1e-4)
 
 
 def test_a_water_query_reports_its_dark_mode_and_a_ship_query_does_not_use_one(sentinel1, tmp_path):

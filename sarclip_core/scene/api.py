@@ -133,15 +133,18 @@ def _heatmap(scene, values_of: Callable[[SceneRun], tuple[np.ndarray, float, boo
     for background queries both are the map's own maxima. A `water` query adds the scene's radiometric
     evidence (radiometry.py) to the blended map; for `vessels` the best location also weighs each candidate
     by the share of the scene's water around it (SceneRun.water_shares): a ship floats, a bright quay does not.
+    An object query's map is drawn as its values times the radar return (SceneLevels.target_return), so the
+    map's own maximum sits on a target; peaks and the threshold stay on the values themselves.
     """
     out = check_output(out_path)
     run = open_run(scene, model, settings, steps)
     values, default_threshold, snap = values_of(run)
     threshold = default_threshold if peak_threshold is None else float(peak_threshold)
-    name = f"{unit}: {what}"
+    name = f"{unit} x radar return: {what}" if snap else f"{unit}: {what}"
     evidence, mode = (run.levels().water_evidence(), run.levels().mode) if water else (None, None)
+    drawn = run.levels().target_return() if snap else None
     peaks, candidates, score_range = _write_maps(run, values[:, None], [name], out, steps.part(INDEX_SHARE, 1.0),
-                                                 threshold, evidence)
+                                                 threshold, evidence, drawn)
     outputs = {"heatmap": str(out)}
     if quicklook:
         outputs["quicklook"] = str(write_quicklook(out, out.with_suffix(".png"), name, unit=unit))
@@ -150,6 +153,8 @@ def _heatmap(scene, values_of: Callable[[SceneRun], tuple[np.ndarray, float, boo
     best = dict(x=best_point[0], y=best_point[1], score=round(best_point[2], 4), snapped=snap) if best_point else None
     flat = not np.isfinite(threshold)  # a scene-relative cut on a flat map
     message = _heatmap_message(len(peaks), threshold, len(points) if snap else None, checked, found)
+    if snap:
+        message += f"; drawn as {unit} x radar return, so the map's maximum sits on a target"
     if water:
         message += "; " + evidence_note(run.info, mode)
     return run.summary(outputs, message, query=what, values=unit, peak_threshold=None if flat else round(threshold, 4),
@@ -189,12 +194,13 @@ def _heatmap_message(peak_count: int, threshold: float, confirmed_count: int | N
 
 
 def _write_maps(run: SceneRun, values: np.ndarray, names: list[str], out: Path, steps: StageProgress, threshold: float,
-                evidence: np.ndarray | None = None) -> tuple[list[tuple[int, int, float]],
-                                                             list[tuple[int, int, float]], list[float | None]]:
+                evidence: np.ndarray | None = None, drawn: np.ndarray | None = None
+                ) -> tuple[list[tuple[int, int, float]], list[tuple[int, int, float]], list[float | None]]:
     """Blend (cells, bands) values into a float32 GeoTIFF at `out`, band 1's log-odds shifted by `evidence`
-    (output grid) if given. Returns band 1's peaks at or above `threshold` and its BEST_CANDIDATES strongest
-    peaks whatever their value, as output (row, col, value), strongest first (both empty for an all-NaN map),
-    and band 1's [lowest, highest] written value (None for an all-NaN map)."""
+    (output grid) if given, and the written values times `drawn` (output grid, 0..1) if given. Returns band 1's
+    peaks at or above `threshold` and its BEST_CANDIDATES strongest peaks whatever their value, as output
+    (row, col, value) of the blended values before `drawn`, strongest first (both empty for an all-NaN map), and
+    band 1's [lowest, highest] written value (None for an all-NaN map)."""
     peaks: list[tuple[int, int, float]] = []
     candidates: list[tuple[int, int, float]] = []
     low, high = np.inf, -np.inf
@@ -204,8 +210,9 @@ def _write_maps(run: SceneRun, values: np.ndarray, names: list[str], out: Path, 
         for chunk, padded, block, (r0, r1, c0, c1) in blended_blocks(run, blender, steps, run.peak_radius):
             if evidence is not None:
                 block = add_evidence(block, evidence[padded[0]:padded[1], padded[2]:padded[3]], [0])
-            writer.write(chunk.row0, chunk.col0, block[:, r0:r1, c0:c1])
-            inner = block[0, r0:r1, c0:c1]
+            shown = block if drawn is None else block * drawn[padded[0]:padded[1], padded[2]:padded[3]]
+            writer.write(chunk.row0, chunk.col0, shown[:, r0:r1, c0:c1])
+            inner = shown[0, r0:r1, c0:c1]
             if np.isfinite(inner).any():
                 low, high = min(low, float(np.nanmin(inner))), max(high, float(np.nanmax(inner)))
             local = [(r + padded[0], c + padded[2], v)
