@@ -14,13 +14,16 @@ class TextQuery(SarclipAlgorithm):
     PARAMETER_HELP = {
         "QUERY": "What to look for, in words: 'ship', 'oil tank', 'a bright vessel in open water'. Phrases "
                  "separated by ';' are averaged ('tank; armoured vehicle').",
-        "OUTPUT": "The probability heatmap (float32 GeoTIFF, 0-1, NaN where the scene has no data).",
+        "OUTPUT": "The probability heatmap (float32 GeoTIFF, 0-1, NaN where the scene has no data); for targets "
+                  "(ships, vehicles) drawn as probability x radar return, so its maximum sits on a target.",
     }
     HELP = ("<p>Scores every cell of the scene against a text query (e.g. <i>ship</i>, <i>oil tank</i>, "
             "<i>a bright vessel in open water</i>) and writes a float32 heatmap on the scene's grid: the probability "
             "(0-1, the same meaning on every scene) that a place shows the query rather than background such as "
             "sea, land or clutter; NaN where the scene has no data. Phrases separated by ';' are averaged "
-            "(<i>tank; armoured vehicle</i>). Peaks at or above the peak threshold are listed in the message.</p>")
+            "(<i>tank; armoured vehicle</i>). A query about targets (ships, vehicles) is drawn as that probability "
+            "times how far each pixel's radar return stands above the scene's clutter, so the map's maximum sits on "
+            "a target. Peaks at or above the peak threshold are listed in the message.</p>")
 
     def name(self) -> str:
         return "text_query"
