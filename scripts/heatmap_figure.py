@@ -3,7 +3,8 @@
     .venv/bin/python scripts/heatmap_figure.py OUT.png [--records outputs/model/ssdd.val.jsonl] [--model default]
 
 Top row: the image (square-root amplitude) with true boxes in cyan. Bottom row: the engine's "ship"
-probability map on the fixed 0-1 scale, its best location (green cross) and its confirmed count peaks
+map as written (probability x radar return) on the fixed 0-1 scale, its best location (green cross) and its
+confirmed count peaks
 (cyan circles), exactly as the evaluation tasks read them (sarclip_core.evaluate.scene_runs).
 """
 
