@@ -154,7 +154,7 @@ def _heatmap(scene, values_of: Callable[[SceneRun], tuple[np.ndarray, float, boo
     flat = not np.isfinite(threshold)  # a scene-relative cut on a flat map
     message = _heatmap_message(len(peaks), threshold, len(points) if snap else None, checked, found)
     if snap:
-        message += f"; drawn as {unit} x radar return, so the map's maximum sits on a target"
+        message += f"; drawn as {unit} x radar return (how far each place stands out of the clutter)"
     if water:
         message += "; " + evidence_note(run.info, mode)
     return run.summary(outputs, message, query=what, values=unit, peak_threshold=None if flat else round(threshold, 4),
