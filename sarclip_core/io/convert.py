@@ -110,6 +110,13 @@ def to_model_input(data: np.ndarray, valid: np.ndarray, kind: ValueKind,
     return out
 
 
+def channel_mixing(have: int, channels: int) -> np.ndarray:
+    """(channels, have) matrix that does what fit_channels does to `have` channels: fit_channels is linear (a mean,
+    a repeat, the mean appended, the first ones), so applied to an identity it yields its matrix; models apply it
+    as one product on tensors."""
+    return fit_channels(np.eye(have, dtype=np.float32)[:, :, None], channels)[:, :, 0]
+
+
 def fit_channels(x: np.ndarray, channels: int) -> np.ndarray:
     """Adapt SAR channels (C, H, W) to a model's input channels: 1 -> their mean, 3 -> (c0, c1, mean)."""
     have = x.shape[0]

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pad_sequence
 
-from ..io import fit_channels
+from ..io import channel_mixing
 
 
 @dataclass
@@ -98,8 +98,7 @@ class AnyReader(nn.Module):
         """Map a (C, H, W) SAR image onto the encoder's input channels (io.fit_channels, as a tensor op)."""
         if x.shape[0] == self.channels:
             return x
-        # fit_channels is linear: applied to an identity it yields the (out, in) mixing matrix.
-        mix = fit_channels(np.eye(x.shape[0], dtype=np.float32)[:, :, None], self.channels)[:, :, 0]
+        mix = channel_mixing(x.shape[0], self.channels)
         return torch.einsum("oc,chw->ohw", torch.from_numpy(np.ascontiguousarray(mix)).to(x), x)
 
     def _resize(self, x: Tensor) -> Tensor:

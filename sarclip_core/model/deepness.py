@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..io import Normalisation, fit_channels
+from ..io import Normalisation, channel_mixing
 from ..io.convert import DB_FLOOR
 
 DEEPNESS_FILE = "deepness_recognition.onnx"
@@ -47,9 +47,7 @@ class RecognitionGraph(nn.Module):
     def __init__(self, encoder: nn.Module, fusion: nn.Module | None, clip: float, channels: int, encoder_channels: int):
         super().__init__()
         self.encoder, self.fusion, self.clip = encoder, fusion, clip
-        # io.fit_channels (mean, repeat, append the mean, first ones) is linear: its matrix, from the unit vectors.
-        units = np.eye(channels, dtype=np.float32)[:, :, None, None]
-        mapping = np.stack([fit_channels(unit, encoder_channels)[:, 0, 0] for unit in units], axis=1)
+        mapping = channel_mixing(channels, encoder_channels)  # io.fit_channels, as a matrix
         self.register_buffer("mapping", torch.from_numpy(np.ascontiguousarray(mapping)))
 
     def forward(self, tiles: Tensor) -> Tensor:

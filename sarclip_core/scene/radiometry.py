@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from scipy import ndimage
+from scipy.special import expit
 from sklearn.mixture import GaussianMixture
 
 from ..d2c.vocabulary import DEFAULT_VOCABULARY, load_vocabulary
@@ -183,7 +184,7 @@ def add_evidence(probabilities: np.ndarray, evidence: np.ndarray, rows: list[int
     with np.errstate(divide="ignore", invalid="ignore"):
         if len(probabilities) == 1:
             p = np.clip(probabilities[0], 1e-12, 1 - 1e-12)
-            return (1 / (1 + np.exp(-(np.log(p) - np.log1p(-p) + evidence))))[None]
+            return expit(np.log(p) - np.log1p(-p) + evidence)[None]
         logits = np.log(np.maximum(probabilities, 1e-12))
         logits[rows] += evidence
         exp = np.exp(logits - logits.max(axis=0, keepdims=True))
@@ -245,10 +246,8 @@ class SceneLevels:
         73% of ships keep a drawn value of 0.25 in their box). Kept: the most hits among settings that keep 95%
         of ships visible so (75th percentile, 6 dB, 2 dB: 91.2% hits, 34.9% of the heat in ship boxes, 95.1%
         of ships visible, against 58.1%, 7.1% and 99.7% for the probability alone)."""
-        with np.errstate(invalid="ignore"):
-            above = self.levels - np.nanpercentile(self.levels, 75) - TARGET_ABOVE_DB
-            weight = 1.0 / (1.0 + np.exp(-above / TARGET_SOFTNESS_DB))
-        return np.nan_to_num(weight, nan=0.0).astype(np.float32)
+        above = self.levels - np.nanpercentile(self.levels, 75) - TARGET_ABOVE_DB
+        return np.nan_to_num(expit(above / TARGET_SOFTNESS_DB), nan=0.0).astype(np.float32)
 
     def afloat(self, reach: int) -> np.ndarray | None:
         """(height, width) share of the dark mode (the scene's water) within `reach` output pixels: where, and
